@@ -1,0 +1,199 @@
+import { parseArgs } from 'node:util';
+import { KinesisClient, CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand, ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { startLocalServers, type KinesisServerKind } from '../local/local-servers.ts';
+import { Scheduler } from '../coordinator/scheduler.ts';
+import { DynamoDBLeaseRefresher } from '../leases/dynamodb/dynamodb-lease-refresher.ts';
+import type { ShardRecordProcessorFactory } from '../processor/shard-record-processor.ts';
+import { formatLeaseTable } from './leases.ts';
+
+interface DemoOptions {
+  records: number;
+  workers: number;
+  shards: number;
+  kinesis: KinesisServerKind;
+  out: (line: string) => void;
+}
+
+/** Counts what the workers processed: unique ids, duplicates, and per worker / shard. */
+class Tally {
+  readonly seen = new Set<number>();
+  duplicates = 0;
+  readonly perWorker = new Map<string, number>();
+  readonly lag = new Map<string, number>();
+
+  factory(worker: string): ShardRecordProcessorFactory {
+    return ({ shardId }) => ({
+      initialize: () => {},
+      processRecords: async ({ records, checkpointer, millisBehindLatest }) => {
+        for (const r of records) {
+          const id = Number(Buffer.from(r.data).toString('utf8').split(':')[0]);
+          if (this.seen.has(id)) this.duplicates++;
+          else this.seen.add(id);
+        }
+        this.perWorker.set(worker, (this.perWorker.get(worker) ?? 0) + records.length);
+        this.lag.set(shardId, millisBehindLatest);
+        if (records.length > 0) await checkpointer.checkpoint();
+      },
+      leaseLost: () => {},
+      shardEnded: ({ checkpointer }) => checkpointer.checkpoint(),
+      shutdownRequested: ({ checkpointer }) => checkpointer.checkpoint(),
+    });
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** `ts-kcl demo`: local servers, a stream, a producer, several workers, a split, live progress, a checked report. */
+export async function runDemo(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      records: { type: 'string', default: '3000' },
+      workers: { type: 'string', default: '3' },
+      shards: { type: 'string', default: '4' },
+      kinesis: { type: 'string', default: 'kinesis-local' },
+    },
+  });
+  const options: DemoOptions = {
+    records: Number(values.records),
+    workers: Number(values.workers),
+    shards: Number(values.shards),
+    kinesis: values.kinesis as KinesisServerKind,
+    out: (line) => process.stdout.write(line + '\n'),
+  };
+  for (const key of ['records', 'workers', 'shards'] as const) {
+    if (!Number.isInteger(options[key]) || options[key] < 1) throw new Error(`--${key} must be a positive integer`);
+  }
+  return demo(options);
+}
+
+export async function demo(o: DemoOptions): Promise<number> {
+  o.out(`Starting local servers (${o.kinesis} + dynalite)…`);
+  const servers = await startLocalServers({ kinesis: o.kinesis });
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const clientConfig = { region: 'us-east-1', credentials, endpoints: { kinesis: servers.kinesis.endpoint, dynamodb: servers.dynamodb.endpoint } };
+  const kinesis = new KinesisClient({ region: 'us-east-1', credentials, endpoint: servers.kinesis.endpoint, requestHandler: new NodeHttpHandler() });
+  const dynamodb = new DynamoDBClient({ region: 'us-east-1', credentials, endpoint: servers.dynamodb.endpoint });
+  const stream = 'demo-stream';
+  const app = 'demo-app';
+  const tally = new Tally();
+  const workers: Scheduler[] = [];
+  try {
+    await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: o.shards }));
+    await waitActive(kinesis, stream);
+    o.out(`Stream ${stream} with ${o.shards} shards; ${o.workers} workers share them; ${o.records} records on the way, with a shard split mid-run.`);
+    for (let i = 1; i <= o.workers; i++) {
+      const scheduler = new Scheduler({
+        applicationName: app,
+        streamName: stream,
+        workerId: `worker-${i}`,
+        processorFactory: tally.factory(`worker-${i}`),
+        clientConfig,
+        initialPosition: 'TRIM_HORIZON',
+        retrieval: { mode: 'polling', idleTimeBetweenReadsMs: 200 },
+        lease: { failoverTimeMs: 3000, takerIntervalMs: 1000, maxLeasesToStealAtOneTime: 2, shardSyncIntervalMs: 2000 },
+        coordinator: { parentShardPollIntervalMs: 300, gracefulShutdownTimeoutMs: 10000 },
+      });
+      workers.push(scheduler);
+      scheduler.run().catch((err: unknown) => o.out(`worker-${i} failed: ${(err as Error).message}`));
+    }
+    const refresher = new DynamoDBLeaseRefresher(dynamodb, app);
+    const progress = startProgress(o, tally, refresher, () => produced);
+    let produced = 0;
+    const perBatch = 100;
+    for (let next = 0; next < o.records; next += perBatch) {
+      const n = Math.min(perBatch, o.records - next);
+      await kinesis.send(
+        new PutRecordsCommand({
+          StreamName: stream,
+          Records: Array.from({ length: n }, (_, j) => ({ PartitionKey: `user-${(next + j) % 97}`, Data: Buffer.from(`${next + j}:payload`) })),
+        }),
+      );
+      produced += n;
+      if (produced >= o.records / 3 && produced - n < o.records / 3) await split(kinesis, stream, o.out);
+      await sleep(50);
+    }
+    o.out(`Producer done: ${produced} records put.`);
+    const deadline = Date.now() + 90000;
+    while (tally.seen.size < produced && Date.now() < deadline) await sleep(200);
+    await progress.stop();
+    o.out('Graceful shutdown of every worker…');
+    const graceful = await Promise.all(workers.map((w) => w.startGracefulShutdown()));
+    o.out('\nLease table at the end:');
+    o.out(formatLeaseTable(await refresher.listLeases()).trimEnd());
+    return report(o, produced, tally, graceful);
+  } finally {
+    await Promise.allSettled(workers.map((w) => w.shutdown()));
+    kinesis.destroy();
+    dynamodb.destroy();
+    await servers.stop();
+  }
+}
+
+async function waitActive(kinesis: KinesisClient, stream: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const d = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+    if (d.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
+    await sleep(50);
+  }
+  throw new Error(`Stream ${stream} did not become ACTIVE`);
+}
+
+/** Splits the first open shard at the middle of its hash key range. */
+async function split(kinesis: KinesisClient, stream: string, out: (l: string) => void): Promise<void> {
+  const shards = (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
+  const open = shards.find((s) => !s.SequenceNumberRange?.EndingSequenceNumber)!;
+  const start = BigInt(open.HashKeyRange!.StartingHashKey!);
+  const end = BigInt(open.HashKeyRange!.EndingHashKey!);
+  await kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: open.ShardId!, NewStartingHashKey: ((start + end) / 2n).toString() }));
+  out(`Split ${open.ShardId} in two.`);
+  await waitActive(kinesis, stream);
+}
+
+function startProgress(o: DemoOptions, tally: Tally, refresher: DynamoDBLeaseRefresher, produced: () => number): { stop(): Promise<void> } {
+  const started = Date.now();
+  let running = true;
+  const tty = process.stdout.isTTY === true;
+  let drawnLines = 0;
+  const loop = (async () => {
+    while (running) {
+      await sleep(1000);
+      const leases = await refresher.listLeases().catch(() => []);
+      const owners = leases
+        .sort((a, b) => a.leaseKey.localeCompare(b.leaseKey))
+        .map((l) => `${l.leaseKey.replace('shardId-', '')}:${l.leaseOwner?.replace('worker-', 'w') ?? '-'}${l.checkpoint.sequenceNumber === 'SHARD_END' ? '(ended)' : ''}`);
+      const perWorker = [...tally.perWorker.entries()].sort().map(([w, n]) => `${w}=${n}`).join(' ');
+      const maxLag = Math.max(0, ...tally.lag.values());
+      const lines = [
+        `[${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] produced ${produced()}  processed ${tally.seen.size} unique (+${tally.duplicates} dup)  lag ≤ ${maxLag} ms`,
+        `       leases ${owners.join(' ')}`,
+        `       per worker ${perWorker || '-'}`,
+      ];
+      if (tty && drawnLines > 0) process.stdout.write(`\x1b[${drawnLines}A\x1b[0J`);
+      for (const line of lines) o.out(line);
+      drawnLines = tty ? lines.length : 0;
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+function report(o: DemoOptions, produced: number, tally: Tally, graceful: boolean[]): number {
+  const missing = produced - tally.seen.size;
+  o.out('');
+  o.out(`Produced: ${produced}`);
+  o.out(`Processed: ${tally.seen.size} unique, ${tally.duplicates} redelivered (at-least-once)`);
+  o.out(`Graceful shutdowns completed: ${graceful.filter(Boolean).length} of ${graceful.length}`);
+  if (missing === 0) {
+    o.out(`OK: every produced record was processed (${produced} of ${produced}).`);
+    return 0;
+  }
+  o.out(`FAILED: ${missing} of ${produced} produced records were never processed.`);
+  return 1;
+}

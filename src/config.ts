@@ -1,0 +1,307 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { KinesisClientConfig } from '@aws-sdk/client-kinesis';
+import { IllegalArgumentError } from './errors.ts';
+import { silentLogger, type Logger } from './common/logger.ts';
+import type { ShardRecordProcessorFactory } from './processor/shard-record-processor.ts';
+import type { MetricsLevel } from './metrics/metrics-level.ts';
+import type { MetricsSink } from './metrics/metrics-sink.ts';
+
+export type InitialPosition = 'LATEST' | 'TRIM_HORIZON' | { timestamp: Date };
+
+export interface PollingRetrievalConfig {
+  mode: 'polling';
+  /** GetRecords `Limit`. Java: maxRecords = 10000 (also the maximum). */
+  maxRecords?: number;
+  /** Wait between GetRecords calls on a shard. Java: idleTimeBetweenReadsInMillis = 1500, at least 200. */
+  idleTimeBetweenReadsMs?: number;
+  /** Prefetched batches waiting for the processor. Java: maxPendingProcessRecordsInput = 4. */
+  maxPendingBatches?: number;
+  /** Prefetched bytes waiting for the processor. Java: maxByteSize = 8 MiB. */
+  maxPendingBytes?: number;
+  /** Prefetched records waiting for the processor. Java: maxRecordsCount = 30000. */
+  maxPendingRecords?: number;
+}
+export interface FanOutRetrievalConfig {
+  mode: 'fanout';
+  consumerName?: string;
+  consumerArn?: string;
+}
+
+export interface SchedulerConfig {
+  /** Lease table name, CloudWatch namespace and default fan-out consumer name. */
+  applicationName: string;
+  streamName?: string;
+  streamArn?: string;
+  /** Default: host name + pid + random suffix. Keep it stable across restarts to resume leases at once. */
+  workerId?: string;
+  processorFactory: ShardRecordProcessorFactory;
+  kinesisClient?: KinesisClient;
+  fanOutKinesisClient?: KinesisClient;
+  dynamoDBClient?: DynamoDBClient;
+  cloudWatchClient?: CloudWatchClient;
+  clientConfig?: {
+    region?: string;
+    credentials?: KinesisClientConfig['credentials'];
+    endpoints?: { kinesis?: string; kinesisHttp2?: string; dynamodb?: string; cloudwatch?: string };
+  };
+  /** Where a new lease starts. Default LATEST, as in the Java KCL. An existing checkpoint always wins. */
+  initialPosition?: InitialPosition;
+  retrieval?: PollingRetrievalConfig | FanOutRetrievalConfig;
+  lease?: {
+    /** Java failoverTimeMillis = 10000. */
+    failoverTimeMs?: number;
+    maxLeasesForWorker?: number;
+    /** Java maxLeasesToStealAtOneTime = 1. */
+    maxLeasesToStealAtOneTime?: number;
+    /** Java shardSyncIntervalMillis = 60000. */
+    shardSyncIntervalMs?: number;
+    /** Java cleanupLeasesUponShardCompletion = true. */
+    cleanupLeasesUponShardCompletion?: boolean;
+    /** Java billingMode = PAY_PER_REQUEST. */
+    billingMode?: 'PAY_PER_REQUEST' | 'PROVISIONED';
+    /** Lease table name; Java tableName defaults to the application name. */
+    tableName?: string;
+    /** Taker round interval. Java: (failoverTimeMillis + epsilon) * 2 = 20050. */
+    takerIntervalMs?: number;
+    /** Java epsilonMillis = 25. */
+    epsilonMs?: number;
+    /** Java enablePriorityLeaseAssignment = true: leases unrenewed for 3 failover times are taken first. */
+    enablePriorityLeaseAssignment?: boolean;
+    /**
+     * Release (evict) held leases in DynamoDB after a graceful shutdown so other workers take them at
+     * their next taker round. Default true; the Java KCL only drops them locally (false).
+     */
+    releaseLeasesOnShutdown?: boolean;
+  };
+  coordinator?: {
+    /** Java maxInitializationAttempts = 20. */
+    maxInitializationAttempts?: number;
+    /** Java schedulerInitializationBackoffTimeMillis = 1000. */
+    initializationBackoffMs?: number;
+    /** Java parentShardPollIntervalMillis = 10000. */
+    parentShardPollIntervalMs?: number;
+    /** How long startGracefulShutdown() waits for processors before giving up (resolving false). Default 60000. */
+    gracefulShutdownTimeoutMs?: number;
+  };
+  lifecycle?: {
+    /** Java taskBackoffTimeMillis = 500: the wait before retrying a failed lifecycle step. */
+    taskBackoffTimeMs?: number;
+  };
+  processor?: {
+    /** Java callProcessRecordsEvenForEmptyRecordList = false. */
+    callProcessRecordsEvenForEmptyRecordList?: boolean;
+    /**
+     * What happens when processRecords throws. 'skip' (default, the Java KCL): log, emit 'error', move on
+     * to the next batch. 'retry': log, emit 'error', back off and deliver the same batch again until it
+     * succeeds or the lease ends (nothing is skipped; a poison batch stalls its shard).
+     */
+    onProcessRecordsError?: 'skip' | 'retry';
+  };
+  metrics?: { level?: MetricsLevel; sinks?: MetricsSink[]; bufferTimeMs?: number };
+  logger?: Logger;
+}
+
+/** Every field filled with its default, checked, frozen. */
+export interface ResolvedConfig {
+  applicationName: string;
+  tableName: string;
+  stream: { streamName?: string; streamArn?: string };
+  workerId: string;
+  processorFactory: ShardRecordProcessorFactory;
+  initialPosition: InitialPosition;
+  retrieval:
+    | Required<PollingRetrievalConfig>
+    | { mode: 'fanout'; consumerName: string; consumerArn?: string };
+  lease: {
+    failoverTimeMs: number;
+    renewerIntervalMs: number;
+    takerIntervalMs: number;
+    epsilonMs: number;
+    maxLeasesForWorker: number;
+    maxLeasesToStealAtOneTime: number;
+    shardSyncIntervalMs: number;
+    cleanupLeasesUponShardCompletion: boolean;
+    billingMode: 'PAY_PER_REQUEST' | 'PROVISIONED';
+    enablePriorityLeaseAssignment: boolean;
+    releaseLeasesOnShutdown: boolean;
+  };
+  coordinator: {
+    maxInitializationAttempts: number;
+    initializationBackoffMs: number;
+    parentShardPollIntervalMs: number;
+    gracefulShutdownTimeoutMs: number;
+  };
+  lifecycle: { taskBackoffTimeMs: number };
+  processor: { callProcessRecordsEvenForEmptyRecordList: boolean; onProcessRecordsError: 'skip' | 'retry' };
+  metrics: { level: MetricsLevel; sinks: MetricsSink[]; bufferTimeMs: number };
+  logger: Logger;
+}
+
+const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
+const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
+const STREAM_ARN = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[a-zA-Z0-9_.-]{1,128}$/;
+
+function fail(field: string, problem: string, fix: string): never {
+  throw new IllegalArgumentError(`SchedulerConfig.${field} ${problem}: ${fix}`);
+}
+
+function positiveInt(field: string, value: unknown, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    fail(field, `is ${JSON.stringify(value)}`, `pass an integer >= ${min} (default ${fallback})`);
+  }
+  return value;
+}
+
+function bool(field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(field, `is ${JSON.stringify(value)}`, 'pass true or false');
+  return value;
+}
+
+function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) fail(field, `is ${JSON.stringify(value)}`, `pass one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+export function defaultWorkerId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+function resolveStream(c: SchedulerConfig): ResolvedConfig['stream'] {
+  const given = [c.streamName, c.streamArn, (c as { streams?: unknown }).streams].filter((v) => v !== undefined);
+  if (given.length !== 1) {
+    fail('streamName', given.length === 0 ? 'is missing' : 'is ambiguous', 'pass exactly one of streamName or streamArn');
+  }
+  if ((c as { streams?: unknown }).streams !== undefined) {
+    fail('streams', 'is not supported yet', 'run one Scheduler per stream with streamName or streamArn');
+  }
+  if (c.streamName !== undefined) {
+    if (typeof c.streamName !== 'string' || !STREAM_NAME.test(c.streamName)) {
+      fail('streamName', `is ${JSON.stringify(c.streamName)}`, 'pass a Kinesis stream name (1-128 of a-z A-Z 0-9 _ . -)');
+    }
+    return { streamName: c.streamName };
+  }
+  if (typeof c.streamArn !== 'string' || !STREAM_ARN.test(c.streamArn)) {
+    fail('streamArn', `is ${JSON.stringify(c.streamArn)}`, 'pass a stream ARN like arn:aws:kinesis:us-east-1:123456789012:stream/name');
+  }
+  return { streamArn: c.streamArn, streamName: c.streamArn.slice(c.streamArn.lastIndexOf('/') + 1) };
+}
+
+function resolveInitialPosition(value: unknown): InitialPosition {
+  if (value === undefined) return 'LATEST';
+  if (value === 'LATEST' || value === 'TRIM_HORIZON') return value;
+  const ts = (value as { timestamp?: unknown } | null)?.timestamp;
+  if (ts instanceof Date && !Number.isNaN(ts.getTime())) return { timestamp: ts };
+  return fail('initialPosition', `is ${JSON.stringify(value)}`, "pass 'LATEST', 'TRIM_HORIZON' or { timestamp: Date }");
+}
+
+function resolveRetrieval(c: SchedulerConfig, logger: Logger): ResolvedConfig['retrieval'] {
+  const r = c.retrieval ?? { mode: 'polling' };
+  if (r.mode === 'fanout') {
+    const consumerName = r.consumerName ?? c.applicationName;
+    if (typeof consumerName !== 'string' || !/^[a-zA-Z0-9_.-]{1,128}$/.test(consumerName)) {
+      fail('retrieval.consumerName', `is ${JSON.stringify(consumerName)}`, 'pass a consumer name (1-128 of a-z A-Z 0-9 _ . -)');
+    }
+    if (r.consumerArn !== undefined && typeof r.consumerArn !== 'string') {
+      fail('retrieval.consumerArn', `is ${JSON.stringify(r.consumerArn)}`, 'pass the ARN of a registered stream consumer');
+    }
+    return r.consumerArn === undefined ? { mode: 'fanout', consumerName } : { mode: 'fanout', consumerName, consumerArn: r.consumerArn };
+  }
+  if (r.mode !== 'polling') fail('retrieval.mode', `is ${JSON.stringify((r as { mode: unknown }).mode)}`, "pass 'polling' or 'fanout'");
+  const maxRecords = positiveInt('retrieval.maxRecords', r.maxRecords, 10000);
+  if (maxRecords > 10000) fail('retrieval.maxRecords', `is ${maxRecords}`, 'GetRecords returns at most 10000 records: pass 1..10000');
+  let idle = positiveInt('retrieval.idleTimeBetweenReadsMs', r.idleTimeBetweenReadsMs, 1500, 0);
+  if (idle < 200) {
+    // Kinesis allows 5 GetRecords per second per shard; the Java KCL clamps the same way.
+    logger.warn({ idleTimeBetweenReadsMs: idle }, 'idleTimeBetweenReadsMs raised to 200 ms, the Kinesis per-shard read limit');
+    idle = 200;
+  }
+  return {
+    mode: 'polling',
+    maxRecords,
+    idleTimeBetweenReadsMs: idle,
+    maxPendingBatches: positiveInt('retrieval.maxPendingBatches', r.maxPendingBatches, 4),
+    maxPendingBytes: positiveInt('retrieval.maxPendingBytes', r.maxPendingBytes, 8 * 1024 * 1024),
+    maxPendingRecords: positiveInt('retrieval.maxPendingRecords', r.maxPendingRecords, 30000),
+  };
+}
+
+function resolveLease(c: SchedulerConfig): ResolvedConfig['lease'] {
+  const l = c.lease ?? {};
+  const failoverTimeMs = positiveInt('lease.failoverTimeMs', l.failoverTimeMs, 10000);
+  const epsilonMs = positiveInt('lease.epsilonMs', l.epsilonMs, 25, 0);
+  const renewerIntervalMs = Math.floor(failoverTimeMs / 3) - epsilonMs;
+  if (renewerIntervalMs <= 0) {
+    fail('lease.failoverTimeMs', `is ${failoverTimeMs}`, `renewals run every failoverTimeMs/3 - epsilonMs, so pass more than ${3 * (epsilonMs + 1)}`);
+  }
+  return {
+    failoverTimeMs,
+    renewerIntervalMs,
+    epsilonMs,
+    takerIntervalMs: positiveInt('lease.takerIntervalMs', l.takerIntervalMs, (failoverTimeMs + epsilonMs) * 2),
+    maxLeasesForWorker: positiveInt('lease.maxLeasesForWorker', l.maxLeasesForWorker, Number.MAX_SAFE_INTEGER),
+    maxLeasesToStealAtOneTime: positiveInt('lease.maxLeasesToStealAtOneTime', l.maxLeasesToStealAtOneTime, 1),
+    shardSyncIntervalMs: positiveInt('lease.shardSyncIntervalMs', l.shardSyncIntervalMs, 60000),
+    cleanupLeasesUponShardCompletion: bool('lease.cleanupLeasesUponShardCompletion', l.cleanupLeasesUponShardCompletion, true),
+    billingMode: oneOf('lease.billingMode', l.billingMode, ['PAY_PER_REQUEST', 'PROVISIONED'] as const, 'PAY_PER_REQUEST'),
+    enablePriorityLeaseAssignment: bool('lease.enablePriorityLeaseAssignment', l.enablePriorityLeaseAssignment, true),
+    releaseLeasesOnShutdown: bool('lease.releaseLeasesOnShutdown', l.releaseLeasesOnShutdown, true),
+  };
+}
+
+/** Fills the Java defaults, checks every field and cross-field rule, and freezes the result. */
+export function resolveConfig(c: SchedulerConfig): ResolvedConfig {
+  if (c === null || typeof c !== 'object') fail('', 'is missing', 'pass a SchedulerConfig object');
+  if (typeof c.applicationName !== 'string' || !TABLE_NAME.test(c.applicationName)) {
+    fail('applicationName', `is ${JSON.stringify(c.applicationName)}`, 'pass 3-255 of a-z A-Z 0-9 _ . - (it names the lease table)');
+  }
+  if (typeof c.processorFactory !== 'function') {
+    fail('processorFactory', 'is not a function', 'pass (shard) => a ShardRecordProcessor');
+  }
+  if (c.workerId !== undefined && (typeof c.workerId !== 'string' || c.workerId.length === 0)) {
+    fail('workerId', `is ${JSON.stringify(c.workerId)}`, 'pass a non-empty string, or omit it for host-pid-random');
+  }
+  const tableName = c.lease?.tableName ?? c.applicationName;
+  if (!TABLE_NAME.test(tableName)) fail('lease.tableName', `is ${JSON.stringify(tableName)}`, 'pass a DynamoDB table name');
+  const logger = c.logger ?? silentLogger;
+  const co = c.coordinator ?? {};
+  const level = oneOf('metrics.level', c.metrics?.level, ['NONE', 'SUMMARY', 'DETAILED'] as const, 'DETAILED');
+  const resolved: ResolvedConfig = {
+    applicationName: c.applicationName,
+    tableName,
+    stream: resolveStream(c),
+    workerId: c.workerId ?? defaultWorkerId(),
+    processorFactory: c.processorFactory,
+    initialPosition: resolveInitialPosition(c.initialPosition),
+    retrieval: resolveRetrieval(c, logger),
+    lease: resolveLease(c),
+    coordinator: {
+      maxInitializationAttempts: positiveInt('coordinator.maxInitializationAttempts', co.maxInitializationAttempts, 20),
+      initializationBackoffMs: positiveInt('coordinator.initializationBackoffMs', co.initializationBackoffMs, 1000, 0),
+      parentShardPollIntervalMs: positiveInt('coordinator.parentShardPollIntervalMs', co.parentShardPollIntervalMs, 10000),
+      gracefulShutdownTimeoutMs: positiveInt('coordinator.gracefulShutdownTimeoutMs', co.gracefulShutdownTimeoutMs, 60000),
+    },
+    lifecycle: { taskBackoffTimeMs: positiveInt('lifecycle.taskBackoffTimeMs', c.lifecycle?.taskBackoffTimeMs, 500) },
+    processor: {
+      callProcessRecordsEvenForEmptyRecordList: bool(
+        'processor.callProcessRecordsEvenForEmptyRecordList',
+        c.processor?.callProcessRecordsEvenForEmptyRecordList,
+        false,
+      ),
+      onProcessRecordsError: oneOf('processor.onProcessRecordsError', c.processor?.onProcessRecordsError, ['skip', 'retry'] as const, 'skip'),
+    },
+    metrics: {
+      level,
+      sinks: c.metrics?.sinks ?? [],
+      bufferTimeMs: positiveInt('metrics.bufferTimeMs', c.metrics?.bufferTimeMs, 10000),
+    },
+    logger,
+  };
+  return Object.freeze(resolved);
+}

@@ -1,0 +1,284 @@
+import { EventEmitter } from 'node:events';
+import { resolveConfig, type ResolvedConfig, type SchedulerConfig } from '../config.ts';
+import { AwsClients } from '../common/clients.ts';
+import { childLogger, errorFields, type Logger } from '../common/logger.ts';
+import { settlesWithin, sleep } from '../common/backoff.ts';
+import { Periodic } from '../common/periodic.ts';
+import { InitializationError, ResourceNotFoundError } from '../errors.ts';
+import { DynamoDBLeaseRefresher } from '../leases/dynamodb/dynamodb-lease-refresher.ts';
+import { LeaseCoordinator } from '../leases/lease-coordinator.ts';
+import type { HeldLease } from '../leases/lease-renewer.ts';
+import { isLeader } from '../leases/leader-decider.ts';
+import { ShardDetector } from '../retrieval/shard-detector.ts';
+import { streamLabel } from '../retrieval/stream-identifier.ts';
+import { DynamoDBCheckpointer } from '../checkpoint/dynamodb-checkpointer.ts';
+import { ShardConsumer, type ShardConsumerContext } from '../lifecycle/shard-consumer.ts';
+import { Metrics } from '../metrics/metrics.ts';
+import { ShardSyncManager } from './shard-sync-manager.ts';
+import { createRecordsPublisherFactory } from './records-publisher-factory.ts';
+
+/** The worker's lifecycle, as Java's WorkerStateChangeListener names it. */
+export const WorkerState = {
+  CREATED: 'CREATED',
+  INITIALIZING: 'INITIALIZING',
+  STARTED: 'STARTED',
+  SHUT_DOWN_STARTED: 'SHUT_DOWN_STARTED',
+  SHUT_DOWN: 'SHUT_DOWN',
+} as const;
+export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState];
+
+export interface SchedulerEvents {
+  leaseAcquired: [shardId: string];
+  leaseLost: [shardId: string];
+  shardEnded: [shardId: string];
+  error: [error: Error & { shardId?: string }];
+  stateChange: [state: WorkerState];
+}
+
+/**
+ * One worker of a KCL application (Java's Scheduler): syncs shards to leases, takes and renews leases
+ * with other workers, runs one ShardConsumer per held lease, and shuts down gracefully.
+ */
+export class Scheduler extends EventEmitter<SchedulerEvents> {
+  readonly workerId: string;
+  private readonly config: ResolvedConfig;
+  private readonly logger: Logger;
+  private readonly consumers = new Map<string, { consumer: ShardConsumer; held: HeldLease }>();
+  private readonly abort = new AbortController();
+  private clients: AwsClients | undefined;
+  private coordinator: LeaseCoordinator | undefined;
+  private shardSync: ShardSyncManager | undefined;
+  private metrics: Metrics;
+  private state: WorkerState = WorkerState.CREATED;
+  private runPromise: Promise<void> | undefined;
+  private stopped!: () => void;
+  private readonly stoppedPromise = new Promise<void>((resolve) => (this.stopped = resolve));
+  private gracefulPromise: Promise<boolean> | undefined;
+  private shutdownPromise: Promise<void> | undefined;
+
+  constructor(config: SchedulerConfig) {
+    super({ captureRejections: true });
+    this.config = resolveConfig(config);
+    this.workerId = this.config.workerId;
+    this.logger = childLogger(this.config.logger, { workerId: this.workerId });
+    this.metrics = new Metrics(this.config.metrics.level, this.config.metrics.sinks, this.logger, this.config.metrics.bufferTimeMs);
+    this.rawConfig = config;
+  }
+  private readonly rawConfig: SchedulerConfig;
+
+  /** Starts the worker; resolves once it has shut down, rejects if it cannot start. */
+  run(): Promise<void> {
+    this.runPromise ??= this.start().then(
+      () => this.stoppedPromise,
+      async (err: unknown) => {
+        this.logger.error(errorFields(err), 'Worker failed to start');
+        await this.teardown();
+        throw err;
+      },
+    );
+    return this.runPromise;
+  }
+
+  /** Held shard ids, for dashboards and tests. */
+  heldShardIds(): string[] {
+    return [...this.consumers.keys()].sort();
+  }
+
+  private setState(state: WorkerState): void {
+    this.state = state;
+    this.safeEmit('stateChange', state);
+  }
+
+  private async start(): Promise<void> {
+    this.setState(WorkerState.INITIALIZING);
+    const c = this.config;
+    this.clients = new AwsClients(this.rawConfig);
+    const refresher = new DynamoDBLeaseRefresher(this.clients.dynamodb, c.tableName, c.lease.billingMode);
+    const detector = new ShardDetector(this.clients.kinesis, c.stream);
+    const position = typeof c.initialPosition === 'string' ? c.initialPosition : 'AT_TIMESTAMP';
+    this.shardSync = new ShardSyncManager(detector, refresher, position, c.lease.cleanupLeasesUponShardCompletion, childLogger(this.logger, { component: 'ShardSync' }), this.metrics);
+    await this.initializeWithRetries(refresher);
+    if (this.abort.signal.aborted) return;
+    const checkpointer = (): DynamoDBCheckpointer => new DynamoDBCheckpointer(this.coordinator!.renewer);
+    const createPublisher = createRecordsPublisherFactory(c, this.clients, this.logger, this.metrics);
+    const context = (shardId: string): ShardConsumerContext => ({
+      streamName: c.stream.streamName ?? '',
+      processorFactory: c.processorFactory,
+      getLease: (key) => refresher.getLease(key),
+      checkpointer: checkpointer(),
+      createPublisher: (start, lease) => createPublisher(lease, start),
+      onShardEnd: async (lease, childShards) => {
+        await this.shardSync!.createChildLeases(lease, childShards);
+        this.coordinator?.wakeTaker();
+      },
+      parentShardPollIntervalMs: c.coordinator.parentShardPollIntervalMs,
+      taskBackoffTimeMs: c.lifecycle.taskBackoffTimeMs,
+      callProcessRecordsEvenForEmptyRecordList: c.processor.callProcessRecordsEvenForEmptyRecordList,
+      onProcessRecordsError: c.processor.onProcessRecordsError,
+      logger: childLogger(this.logger, { component: 'ShardConsumer', shardId }),
+      metrics: this.metrics,
+      reportError: (err, id) => this.reportError(err, id),
+      reportShardEnded: (id) => this.safeEmit('shardEnded', id),
+    });
+    this.coordinator = new LeaseCoordinator(
+      refresher,
+      {
+        workerId: this.workerId,
+        failoverTimeMs: c.lease.failoverTimeMs,
+        renewerIntervalMs: c.lease.renewerIntervalMs,
+        takerIntervalMs: c.lease.takerIntervalMs,
+        unownedLeasePollIntervalMs: c.lease.renewerIntervalMs,
+        maxLeasesForWorker: c.lease.maxLeasesForWorker,
+        maxLeasesToStealAtOneTime: c.lease.maxLeasesToStealAtOneTime,
+        enablePriorityLeaseAssignment: c.lease.enablePriorityLeaseAssignment,
+      },
+      this.logger,
+      this.metrics,
+      {
+        leaseAcquired: (held) => this.startConsumer(held, context),
+        leaseLost: (key) => this.onLeaseLost(key),
+      },
+    );
+    await this.coordinator.start();
+    new Periodic(() => this.periodicShardSync(), c.lease.shardSyncIntervalMs, this.abort.signal, (err) =>
+      this.logger.warn(errorFields(err), 'Periodic shard sync failed; next round retries'),
+    { initialDelayMs: c.lease.shardSyncIntervalMs });
+    this.setState(WorkerState.STARTED);
+    this.logger.info({ stream: streamLabel(c.stream), table: c.tableName }, 'Worker started');
+  }
+
+  /** Creates the lease table and runs the first shard sync, retrying as the Java KCL does. */
+  private async initializeWithRetries(refresher: DynamoDBLeaseRefresher): Promise<void> {
+    const { maxInitializationAttempts, initializationBackoffMs } = this.config.coordinator;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= maxInitializationAttempts && !this.abort.signal.aborted; attempt++) {
+      try {
+        if (await refresher.createLeaseTableIfNotExists()) this.logger.info({ table: this.config.tableName }, 'Created lease table');
+        await refresher.waitUntilLeaseTableExists(600000, this.abort.signal);
+        await this.shardSync!.syncShards(this.abort.signal);
+        return;
+      } catch (err) {
+        if (this.abort.signal.aborted) return;
+        lastError = err;
+        this.logger.warn({ attempt, maxInitializationAttempts, ...errorFields(err) }, 'Worker initialization failed; retrying');
+        if (attempt < maxInitializationAttempts) await sleep(initializationBackoffMs, this.abort.signal).catch(() => undefined);
+      }
+    }
+    if (this.abort.signal.aborted) return;
+    const what = lastError instanceof ResourceNotFoundError ? lastError.message : `Could not initialize against stream ${streamLabel(this.config.stream)}`;
+    throw new InitializationError(`${what} (after ${maxInitializationAttempts} attempts)`, { cause: lastError });
+  }
+
+  private async periodicShardSync(): Promise<void> {
+    if (!this.coordinator || !isLeader(this.workerId, this.coordinator.taker.lastScan)) return;
+    await this.shardSync!.syncAndCleanUp(this.abort.signal);
+    this.coordinator.wakeTaker();
+  }
+
+  private startConsumer(held: HeldLease, context: (shardId: string) => ShardConsumerContext): void {
+    const key = held.lease.leaseKey;
+    const existing = this.consumers.get(key);
+    if (existing && existing.held === held) return;
+    existing?.consumer.leaseLost();
+    const consumer = new ShardConsumer(structuredClone(held.lease), held.concurrencyToken, context(key));
+    this.consumers.set(key, { consumer, held });
+    this.safeEmit('leaseAcquired', key);
+  }
+
+  private onLeaseLost(key: string): void {
+    const entry = this.consumers.get(key);
+    if (!entry) return;
+    this.consumers.delete(key);
+    entry.consumer.leaseLost();
+    this.safeEmit('leaseLost', key);
+  }
+
+  private reportError(err: unknown, shardId: string): void {
+    const error = (err instanceof Error ? err : new Error(String(err))) as Error & { shardId?: string };
+    error.shardId ??= shardId;
+    this.safeEmit('error', error);
+  }
+
+  /** Listeners run detached from the lease loops: a throwing listener is logged, never thrown here. */
+  private safeEmit<K extends keyof SchedulerEvents>(event: K, ...args: SchedulerEvents[K]): void {
+    if (event === 'error' && this.listenerCount('error') === 0) return; // an unheard 'error' must not throw
+    try {
+      (this.emit as (e: K, ...a: SchedulerEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.logger.warn({ event, ...errorFields(err) }, 'A Scheduler event listener threw');
+    }
+  }
+
+  /** Async listeners that reject end up here (captureRejections), not as unhandled rejections. */
+  [Symbol.for('nodejs.rejection')](err: unknown, event: string): void {
+    this.logger.warn({ event, ...errorFields(err) }, 'A Scheduler event listener rejected');
+  }
+
+  /**
+   * Graceful shutdown: stops taking leases, calls shutdownRequested on every processor (which may
+   * checkpoint), then releases the leases in DynamoDB so other workers take them at once. Resolves
+   * true when every processor finished in time. Idempotent.
+   */
+  startGracefulShutdown(): Promise<boolean> {
+    this.gracefulPromise ??= this.gracefulShutdown();
+    return this.gracefulPromise;
+  }
+
+  private async gracefulShutdown(): Promise<boolean> {
+    if (this.state === WorkerState.SHUT_DOWN) return true;
+    this.setState(WorkerState.SHUT_DOWN_STARTED);
+    this.coordinator?.stopTaking();
+    const entries = [...this.consumers.entries()];
+    const timeoutMs = this.config.coordinator.gracefulShutdownTimeoutMs;
+    // Each processor gets shutdownRequested and may checkpoint; then its lease is released.
+    const finished = Promise.all(
+      entries.map(async ([key, { consumer }]) => {
+        await consumer.requestShutdown();
+        await consumer.done;
+        this.consumers.delete(key);
+        await this.releaseOrDrop(key);
+      }),
+    );
+    const allDone = await settlesWithin(finished, timeoutMs);
+    if (!allDone) this.logger.warn({ timeoutMs }, 'Graceful shutdown timed out; stopping the remaining processors');
+    await this.shutdown();
+    return allDone;
+  }
+
+  private async releaseOrDrop(key: string): Promise<void> {
+    if (!this.coordinator) return;
+    if (this.config.lease.releaseLeasesOnShutdown) await this.coordinator.releaseLease(key);
+    else this.coordinator.renewer.drop(key);
+  }
+
+  /** Stops now: leases are dropped locally (they expire for other workers) and processors get leaseLost. Idempotent. */
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= this.stopNow();
+    return this.shutdownPromise;
+  }
+
+  private async stopNow(): Promise<void> {
+    if (this.state !== WorkerState.SHUT_DOWN_STARTED) this.setState(WorkerState.SHUT_DOWN_STARTED);
+    this.abort.abort();
+    await this.coordinator?.stop().catch((err: unknown) => this.logger.warn(errorFields(err), 'Stopping the lease coordinator failed'));
+    const entries = [...this.consumers.values()];
+    this.consumers.clear();
+    for (const { consumer } of entries) consumer.leaseLost();
+    // A processor that never returns must not hold the worker forever.
+    await settlesWithin(Promise.all(entries.map((e) => e.consumer.done)), this.config.coordinator.gracefulShutdownTimeoutMs);
+    await this.teardown();
+    this.setState(WorkerState.SHUT_DOWN);
+    this.logger.info('Worker shut down');
+    this.stopped();
+  }
+
+  /** Every cleanup step runs even when an earlier one fails. */
+  private async teardown(): Promise<void> {
+    await this.metrics.close().catch(() => undefined);
+    try {
+      this.clients?.destroy();
+    } catch (err) {
+      this.logger.warn(errorFields(err), 'Destroying AWS clients failed');
+    }
+  }
+}

@@ -1,0 +1,31 @@
+// Public API of ts-kcl. Everything a user imports comes from here.
+export { Scheduler, WorkerState, type SchedulerEvents } from './coordinator/scheduler.ts';
+export type { SchedulerConfig, InitialPosition, PollingRetrievalConfig, FanOutRetrievalConfig } from './config.ts';
+export type {
+  ShardRecordProcessor,
+  ShardRecordProcessorFactory,
+  InitializationInput,
+  ProcessRecordsInput,
+  LeaseLostInput,
+  ShardEndedInput,
+  ShutdownRequestedInput,
+  ChildShard,
+} from './processor/shard-record-processor.ts';
+export type { RecordProcessorCheckpointer, PreparedCheckpointer } from './checkpoint/checkpointer.ts';
+export type { KinesisClientRecord } from './retrieval/kinesis-client-record.ts';
+export { SentinelCheckpoint, compareExtended, type ExtendedSequenceNumber } from './retrieval/extended-sequence-number.ts';
+export {
+  KclError,
+  ShutdownException,
+  InvalidStateException,
+  ThrottlingException,
+  KinesisClientLibDependencyException,
+  IllegalArgumentError,
+  InitializationError,
+  ResourceNotFoundError,
+} from './errors.ts';
+export { deaggregate, aggregate } from './retrieval/aggregation/index.ts';
+export { MetricsLevel } from './metrics/metrics-level.ts';
+export type { MetricDatum, MetricsSink } from './metrics/metrics-sink.ts';
+export type { Logger } from './common/logger.ts';
+export { consoleLogger } from './common/logger.ts';

@@ -1,0 +1,32 @@
+import type { Lease } from './lease.ts';
+
+/** Per-call options: every lease write can be cancelled, so none outlives the lease it serves. */
+export interface CallOptions {
+  abortSignal?: AbortSignal;
+}
+
+/**
+ * The lease table's operations (Java's LeaseRefresher). Every mutation is a conditional write;
+ * `false` means the condition failed (someone else changed the lease), errors mean the call failed.
+ */
+export interface LeaseRefresher {
+  createLeaseTableIfNotExists(): Promise<boolean>;
+  waitUntilLeaseTableExists(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  listLeases(options?: CallOptions): Promise<Lease[]>;
+  getLease(leaseKey: string, options?: CallOptions): Promise<Lease | undefined>;
+  /** Put if no lease with this key exists. */
+  createLeaseIfNotExists(lease: Lease, options?: CallOptions): Promise<boolean>;
+  /** counter := counter + 1 when the counter is still the one held. Mutates `lease` on success. */
+  renewLease(lease: Lease, options?: CallOptions): Promise<boolean>;
+  /** Owner := owner, counter + 1, when the counter is the one observed. Mutates `lease` on success. */
+  takeLease(lease: Lease, owner: string, options?: CallOptions): Promise<boolean>;
+  /** Owner removed, counter + 1, when the owner is still the one held. Mutates `lease` on success. */
+  evictLease(lease: Lease, options?: CallOptions): Promise<boolean>;
+  /** Writes checkpoint fields, counter + 1, when the counter is the one held. Mutates the counter on success. */
+  updateLease(lease: Lease, options?: CallOptions): Promise<boolean>;
+  /** Writes child shard ids without touching the counter, when the lease exists. */
+  updateLeaseChildShardIds(leaseKey: string, childShardIds: string[], options?: CallOptions): Promise<boolean>;
+  deleteLease(leaseKey: string, options?: CallOptions): Promise<void>;
+  /** Whether any lease has no owner: a cheap probe (count only) so released leases are noticed quickly. */
+  hasUnownedLeases(options?: CallOptions): Promise<boolean>;
+}

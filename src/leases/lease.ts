@@ -1,0 +1,25 @@
+import type { ExtendedSequenceNumber } from '../retrieval/extended-sequence-number.ts';
+
+/** A shard's lease, as stored in one lease-table item (Java KCL 2.x schema). */
+export interface Lease {
+  /** The shard id (single-stream mode). */
+  leaseKey: string;
+  /** The worker holding it; absent when unassigned. */
+  leaseOwner?: string;
+  /** Optimistic lock and heartbeat: bumped by every renewal, take and checkpoint. */
+  leaseCounter: number;
+  checkpoint: ExtendedSequenceNumber;
+  pendingCheckpoint?: ExtendedSequenceNumber;
+  pendingCheckpointState?: Uint8Array;
+  ownerSwitchesSinceCheckpoint: number;
+  parentShardIds: string[];
+  childShardIds: string[];
+  hashKeyRange?: HashKeyRange;
+}
+
+export interface HashKeyRange {
+  startingHashKey: string;
+  endingHashKey: string;
+}
+
+export const isShardEnded = (lease: Lease): boolean => lease.checkpoint.sequenceNumber === 'SHARD_END';

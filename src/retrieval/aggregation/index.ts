@@ -1,0 +1,2 @@
+export { aggregate, type AggregateInput, type AggregateOptions, type AggregatedRecord } from './aggregate.ts';
+export { deaggregate, type DeaggregateInput, type HashKeyRange } from './deaggregate.ts';

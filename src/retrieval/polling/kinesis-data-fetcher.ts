@@ -1,0 +1,53 @@
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type GetRecordsCommandOutput,
+  type GetShardIteratorCommandInput,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
+import { streamParams, type StreamIdentifier } from '../stream-identifier.ts';
+import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
+
+/** Where to (re)open a shard iterator. */
+export type IteratorPosition =
+  | { type: 'checkpoint'; checkpoint: ExtendedSequenceNumber; timestamp?: Date }
+  | { type: 'after'; sequenceNumber: string };
+
+/** GetShardIterator and GetRecords for one shard (Java's KinesisDataFetcher). */
+export class KinesisDataFetcher {
+  constructor(
+    private readonly kinesis: KinesisClient,
+    private readonly stream: StreamIdentifier,
+    readonly shardId: string,
+    private readonly maxRecords: number,
+  ) {}
+
+  async getIterator(position: IteratorPosition, signal: AbortSignal): Promise<string | undefined> {
+    const input: GetShardIteratorCommandInput = { ...streamParams(this.stream), ShardId: this.shardId, ...iteratorType(position) };
+    const out = await this.kinesis.send(new GetShardIteratorCommand(input), { abortSignal: signal });
+    return out.ShardIterator;
+  }
+
+  getRecords(iterator: string, signal: AbortSignal): Promise<GetRecordsCommandOutput> {
+    return this.kinesis.send(
+      new GetRecordsCommand({ ShardIterator: iterator, Limit: this.maxRecords, ...(this.stream.streamArn ? { StreamARN: this.stream.streamArn } : {}) }),
+      { abortSignal: signal },
+    );
+  }
+}
+
+/** A numeric checkpoint resumes AT its sequence number (later records of an aggregate are still due). */
+function iteratorType(position: IteratorPosition): Pick<GetShardIteratorCommandInput, 'ShardIteratorType' | 'StartingSequenceNumber' | 'Timestamp'> {
+  if (position.type === 'after') return { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: position.sequenceNumber };
+  const seq = position.checkpoint.sequenceNumber;
+  switch (seq) {
+    case 'TRIM_HORIZON':
+      return { ShardIteratorType: 'TRIM_HORIZON' };
+    case 'LATEST':
+      return { ShardIteratorType: 'LATEST' };
+    case 'AT_TIMESTAMP':
+      return { ShardIteratorType: 'AT_TIMESTAMP', Timestamp: position.timestamp ?? new Date(0) };
+    default:
+      return { ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: seq };
+  }
+}

@@ -1,0 +1,26 @@
+import type { _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
+import type { KinesisClientRecord } from './kinesis-client-record.ts';
+import type { HashKeyRange } from '../leases/lease.ts';
+import { compareExtended, type ExtendedSequenceNumber } from './extended-sequence-number.ts';
+import { deaggregate } from './aggregation/index.ts';
+
+/**
+ * Turns the SDK's records into the processor's: de-aggregated (the data stays a view of the fetched
+ * bytes) and without anything at or below `after`, so a resumed shard redelivers nothing checkpointed.
+ */
+export function toClientRecords(records: KinesisRecord[], hashKeyRange: HashKeyRange | undefined, after: ExtendedSequenceNumber | undefined): KinesisClientRecord[] {
+  const out: KinesisClientRecord[] = [];
+  for (const r of records) {
+    const input = {
+      data: r.Data ?? new Uint8Array(0),
+      partitionKey: r.PartitionKey ?? '',
+      sequenceNumber: r.SequenceNumber ?? '0',
+      ...(r.ApproximateArrivalTimestamp ? { approximateArrivalTimestamp: r.ApproximateArrivalTimestamp } : {}),
+      ...(r.EncryptionType ? { encryptionType: r.EncryptionType } : {}),
+    };
+    for (const user of deaggregate(input, hashKeyRange)) {
+      if (after === undefined || compareExtended(user, after) > 0) out.push(user);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+import type { KinesisClientRecord } from './kinesis-client-record.ts';
+import type { ChildShard } from '../processor/shard-record-processor.ts';
+
+/** One batch, ready for the processor. */
+export interface RecordsRetrieved {
+  /** De-aggregated, filtered against the starting checkpoint. */
+  records: KinesisClientRecord[];
+  millisBehindLatest: number;
+  /** True on the last batch of a closed shard. */
+  isAtShardEnd: boolean;
+  childShards?: ChildShard[];
+  /** When the batch entered the prefetch queue. */
+  cacheEntryTime: Date;
+  /** Payload bytes, for prefetch limits and DataBytesProcessed. */
+  byteSize: number;
+}
+
+/**
+ * How the shard consumer gets records, whatever the retrieval mode (polling or fan-out).
+ * The lifecycle sees retrieval only through this interface.
+ */
+export interface RecordsPublisher {
+  /** The next batch, waiting for one if needed; rejects with the signal's reason when it aborts. */
+  next(signal: AbortSignal): Promise<RecordsRetrieved>;
+  /** Stops fetching; pending batches are discarded. Idempotent. */
+  stop(): Promise<void>;
+}
