@@ -2,7 +2,7 @@ import { createServer, request, type IncomingMessage, type ServerResponse, type 
 import { once } from 'node:events';
 
 /** How a picked call is answered: as AWS answers JSON 1.0/1.1 errors, or by dropping the connection. */
-export type Fault = { status: number; type: string; message?: string } | 'destroy';
+export type Fault = { status: number; type: string; message?: string; afterForwarding?: boolean } | 'destroy' | 'hang';
 
 interface Rule {
   target: string;
@@ -68,6 +68,8 @@ export class FaultProxy {
     const fault = this.pick(target);
     if (fault) {
       this.faults.set(target, this.faulted(target) + 1);
+      if (fault === 'hang') return void req.resume(); // never answers
+      if (fault !== 'destroy' && fault.afterForwarding) return this.forward(req, res, fault);
       req.resume();
       if (fault === 'destroy') return void req.socket.destroy();
       const body = JSON.stringify({ __type: fault.type, message: fault.message ?? fault.type });
@@ -75,10 +77,21 @@ export class FaultProxy {
       res.end(body);
       return;
     }
+    this.forward(req, res);
+  }
+
+  /** Forwards to the real server; with a fault, the server's answer is replaced (the call did land). */
+  private forward(req: IncomingMessage, res: ServerResponse, replaceWith?: { status: number; type: string; message?: string }): void {
     const url = new URL(this.target);
     const upstream = request(
       { host: url.hostname, port: url.port, method: req.method, path: req.url, headers: { ...req.headers, host: url.host } },
       (up) => {
+        if (replaceWith) {
+          up.resume();
+          const body = JSON.stringify({ __type: replaceWith.type, message: replaceWith.message ?? replaceWith.type });
+          res.writeHead(replaceWith.status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body) });
+          return void res.end(body);
+        }
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       },

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import * as crypto from 'node:crypto';
 import type { KinesisClientRecord } from '../kinesis-client-record.ts';
 import { RECORD_STRIDE, readAggregatedRecord, type AggregatedRecordLayout } from './protobuf.ts';
@@ -180,11 +181,6 @@ function plainRecord(record: DeaggregateInput): KinesisClientRecord {
 // ---------------------------------------------------------------------------------------------
 // Hash key range filter.
 
-/** Decides whether an aggregate's user records all belong to the shard. */
-interface HashKeyFilter {
-  acceptsAll(layout: AggregatedRecordLayout, partitionKeys: string[], explicitHashKeys: string[]): boolean | undefined;
-}
-
 interface CachedFilter {
   start: string | undefined;
   end: string | undefined;
@@ -199,7 +195,7 @@ function hashKeyFilter(options: HashKeyRange): HashKeyFilter | undefined {
   if (start === undefined && end === undefined) return undefined;
   let cached = lastFilter;
   if (cached === undefined || cached.start !== start || cached.end !== end) {
-    cached = { start, end, filter: new RangeFilter(parseBound(start, 0n), parseBound(end, MAX_HASH_KEY)) };
+    cached = { start, end, filter: new HashKeyFilter(parseBound(start, 0n), parseBound(end, MAX_HASH_KEY)) };
     lastFilter = cached;
   }
   return cached.filter;
@@ -211,19 +207,23 @@ function parseBound(value: string | undefined, fallback: bigint): bigint {
   return BigInt(value);
 }
 
-class RangeFilter implements HashKeyFilter {
+/** Decides whether an aggregate's user records all belong to a shard's inclusive hash key range. */
+class HashKeyFilter {
   private readonly start: bigint;
   private readonly end: bigint;
   /** Bounds as 32-digit lowercase hex, so an MD5 hex digest is compared without making a BigInt. */
   private readonly startHex: string;
   private readonly endHex: string;
   /** No 128-bit value is in range: every partition-key-routed record is out. */
-  private readonly empty: boolean;
+  private readonly noDigest: boolean;
+  /** Every 128-bit value is in range (single-shard stream): partition keys need no hashing. */
+  private readonly everyDigest: boolean;
 
   constructor(start: bigint, end: bigint) {
     this.start = start;
     this.end = end;
-    this.empty = start > end || start > MAX_HASH_KEY || end < 0n;
+    this.noDigest = start > end || start > MAX_HASH_KEY || end < 0n;
+    this.everyDigest = start <= 0n && end >= MAX_HASH_KEY;
     this.startHex = toHex128(start < 0n ? 0n : start);
     this.endHex = toHex128(end > MAX_HASH_KEY ? MAX_HASH_KEY : end);
   }
@@ -259,7 +259,7 @@ class RangeFilter implements HashKeyFilter {
   }
 
   private acceptsPartitionKey(partitionKey: string): boolean {
-    if (this.empty) return false;
+    if (this.noDigest || this.everyDigest) return this.everyDigest;
     const digest = md5Hex(partitionKey);
     return digest >= this.startHex && digest <= this.endHex;
   }
