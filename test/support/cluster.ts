@@ -1,0 +1,68 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { SchedulerConfig } from '../../src/index.ts';
+
+const WORKER = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
+
+export interface WorkerEvent {
+  w: string;
+  at: number;
+  t: string;
+  shardId?: string;
+  d?: string[];
+  [key: string]: unknown;
+}
+
+/** Worker processes of one application, and everything they reported. */
+export class Cluster {
+  readonly events: WorkerEvent[] = [];
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly exits = new Map<string, Promise<number | null>>();
+
+  spawn(config: Omit<SchedulerConfig, 'processorFactory'> & { workerId: string }): void {
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.children.set(config.workerId, child);
+    this.exits.set(config.workerId, new Promise((resolve) => child.once('exit', (code) => resolve(code))));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        this.events.push(JSON.parse(line) as WorkerEvent);
+      } catch {
+        /* not ours */
+      }
+    });
+  }
+
+  kill(workerId: string, signal: NodeJS.Signals): void {
+    this.children.get(workerId)?.kill(signal);
+  }
+
+  exited(workerId: string): Promise<number | null> {
+    return this.exits.get(workerId) ?? Promise.resolve(null);
+  }
+
+  /** Shards each worker holds now, from its acquired/lost events. */
+  holdings(): Map<string, Set<string>> {
+    const held = new Map<string, Set<string>>();
+    for (const e of this.events) {
+      const set = held.get(e.w) ?? new Set<string>();
+      held.set(e.w, set);
+      if (e.t === 'acquired') set.add(e.shardId!);
+      if (e.t === 'lost' || e.t === 'exit' || e.t === 'shutdownRequested') {
+        if (e.t === 'exit') set.clear();
+        else set.delete(e.shardId!);
+      }
+    }
+    return held;
+  }
+
+  /** Every record each worker processed, with when. */
+  processed(): { w: string; at: number; shardId: string; data: string }[] {
+    return this.events.filter((e) => e.t === 'rec').flatMap((e) => e.d!.map((data) => ({ w: e.w, at: e.at, shardId: e.shardId!, data })));
+  }
+
+  async stopAll(): Promise<void> {
+    for (const child of this.children.values()) if (child.exitCode === null) child.kill('SIGKILL');
+    await Promise.all(this.exits.values());
+  }
+}
