@@ -238,7 +238,7 @@ function resolveLease(c: SchedulerConfig): ResolvedConfig['lease'] {
   const epsilonMs = positiveInt('lease.epsilonMs', l.epsilonMs, 25, 0);
   const renewerIntervalMs = Math.floor(failoverTimeMs / 3) - epsilonMs;
   if (renewerIntervalMs <= 0) {
-    fail('lease.failoverTimeMs', `is ${failoverTimeMs}`, `renewals run every failoverTimeMs/3 - epsilonMs, so pass more than ${3 * (epsilonMs + 1)}`);
+    fail('lease.failoverTimeMs', `is ${failoverTimeMs}`, `renewals run every failoverTimeMs/3 - epsilonMs, so pass at least ${3 * (epsilonMs + 1)}`);
   }
   return {
     failoverTimeMs,
@@ -303,5 +303,6 @@ export function resolveConfig(c: SchedulerConfig): ResolvedConfig {
     },
     logger,
   };
+  for (const section of Object.values(resolved)) if (section && typeof section === 'object' && !Array.isArray(section) && section !== logger) Object.freeze(section);
   return Object.freeze(resolved);
 }

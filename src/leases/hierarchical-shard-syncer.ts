@@ -24,6 +24,8 @@ export function newLease(shard: ShardInfo, checkpoint: ExtendedSequenceNumber): 
  * Which leases a shard sync creates (Java's HierarchicalShardSyncer, as a pure function):
  * - a shard descending from a leased shard starts at TRIM_HORIZON, so nothing between a reshard and
  *   the first read is skipped, and its lease lists its parents so it waits for them;
+ * - a shard that is an ancestor of a leased shard gets none: it was consumed (and its lease cleaned
+ *   up) or lies before where the application started;
  * - any other shard gets the initial position; with LATEST only open shards get leases (the
  *   AT_LATEST shard filter, applied here because kinesalite ignores ShardFilter).
  */
@@ -40,10 +42,19 @@ export function determineNewLeases(shards: ShardInfo[], existing: Lease[], initi
     memo.set(shardId, result);
     return result;
   };
+  const ancestors = new Set<string>();
+  const markAncestors = (shardId: string): void => {
+    for (const parent of parentsOf(byId.get(shardId) ?? { shardId, hashKeyRange: { startingHashKey: '0', endingHashKey: '0' } })) {
+      if (ancestors.has(parent)) continue;
+      ancestors.add(parent);
+      markAncestors(parent);
+    }
+  };
+  for (const key of leased) markAncestors(key);
   const initial = initialPosition === 'LATEST' ? LATEST : initialPosition === 'AT_TIMESTAMP' ? AT_TIMESTAMP : TRIM_HORIZON;
   const created: Lease[] = [];
   for (const shard of shards) {
-    if (leased.has(shard.shardId)) continue;
+    if (leased.has(shard.shardId) || ancestors.has(shard.shardId)) continue;
     if (descendsFromLeased(shard.shardId)) created.push(newLease(shard, TRIM_HORIZON));
     else if (initialPosition !== 'LATEST' || shard.endingSequenceNumber === undefined) created.push(newLease(shard, initial));
   }

@@ -33,7 +33,7 @@ export function isSequenceNumber(value: unknown): value is string {
 }
 
 export function isSentinel(value: string): value is SentinelCheckpoint {
-  return value in SentinelCheckpoint;
+  return Object.hasOwn(SentinelCheckpoint, value);
 }
 
 // Java's order: AT_TIMESTAMP < TRIM_HORIZON < LATEST < any number < SHARD_END.

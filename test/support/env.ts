@@ -104,3 +104,24 @@ export async function putRecords(kinesis: KinesisClient, stream: string, records
 
 export const makeRecords = (n: number, prefix = 'r', keys = 16): { partitionKey: string; data: string }[] =>
   Array.from({ length: n }, (_, i) => ({ partitionKey: `pk-${i % keys}`, data: `${prefix}-${i}` }));
+
+/** Splits a shard at the middle of its hash key range; returns the new shard ids once ACTIVE. */
+export async function splitShard(kinesis: KinesisClient, stream: string, shardId: string): Promise<string[]> {
+  const { SplitShardCommand } = await import('@aws-sdk/client-kinesis');
+  const before = new Set((await listShards(kinesis, stream)).map((s) => s.ShardId));
+  const shard = (await listShards(kinesis, stream)).find((s) => s.ShardId === shardId)!;
+  const start = BigInt(shard.HashKeyRange!.StartingHashKey!);
+  const end = BigInt(shard.HashKeyRange!.EndingHashKey!);
+  await kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: shardId, NewStartingHashKey: ((start + end) / 2n + 1n).toString() }));
+  await waitForStreamActive(kinesis, stream);
+  return (await listShards(kinesis, stream)).map((s) => s.ShardId!).filter((id) => !before.has(id));
+}
+
+/** Merges two adjacent shards; returns the new shard id once ACTIVE. */
+export async function mergeShards(kinesis: KinesisClient, stream: string, a: string, b: string): Promise<string> {
+  const { MergeShardsCommand } = await import('@aws-sdk/client-kinesis');
+  const before = new Set((await listShards(kinesis, stream)).map((s) => s.ShardId));
+  await kinesis.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: a, AdjacentShardToMerge: b }));
+  await waitForStreamActive(kinesis, stream);
+  return (await listShards(kinesis, stream)).map((s) => s.ShardId!).find((id) => !before.has(id))!;
+}

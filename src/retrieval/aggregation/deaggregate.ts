@@ -23,8 +23,6 @@ const MAGIC_SIZE = 4;
 const DIGEST_SIZE = 16;
 const MAX_HASH_KEY = (1n << 128n) - 1n;
 const DECIMAL = /^[+-]?[0-9]+$/;
-/** Used when the input has no arrival time (the Java KCL leaves it null; our type requires a Date). */
-const EPOCH = new Date(0);
 
 /**
  * Unpacks a KPL aggregate into its user records, following the Java KCL's `AggregatorUtil`:
@@ -144,7 +142,7 @@ function userRecords(
   const bytes = record.data;
   const whole = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   const { sequenceNumber, encryptionType } = record;
-  const approximateArrivalTimestamp = record.approximateArrivalTimestamp ?? EPOCH;
+  const approximateArrivalTimestamp = arrivalOf(record);
   const fields = layout.records;
   const result: KinesisClientRecord[] = [];
   for (let i = 0, sub = 0; i < fields.length; i += RECORD_STRIDE, sub++) {
@@ -164,6 +162,14 @@ function userRecords(
   return result;
 }
 
+/**
+ * The epoch when the input has none (the Java KCL leaves it null; our type requires a Date).
+ * A fresh Date per input, so a consumer mutating one cannot affect other records.
+ */
+function arrivalOf(record: DeaggregateInput): Date {
+  return record.approximateArrivalTimestamp ?? new Date(0);
+}
+
 function plainRecord(record: DeaggregateInput): KinesisClientRecord {
   const plain: KinesisClientRecord = {
     data: record.data,
@@ -171,7 +177,7 @@ function plainRecord(record: DeaggregateInput): KinesisClientRecord {
     sequenceNumber: record.sequenceNumber,
     subSequenceNumber: 0,
     aggregated: false,
-    approximateArrivalTimestamp: record.approximateArrivalTimestamp ?? EPOCH,
+    approximateArrivalTimestamp: arrivalOf(record),
   };
   if (record.explicitHashKey !== undefined) plain.explicitHashKey = record.explicitHashKey;
   if (record.encryptionType !== undefined) plain.encryptionType = record.encryptionType;

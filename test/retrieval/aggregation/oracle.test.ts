@@ -83,6 +83,9 @@ const inputRecords = fc.array(
   { minLength: 1, maxLength: 30 },
 );
 
+/** An ECMAScript array index: such object keys are enumerated before others, in numeric order. */
+const isArrayIndex = (key: string): boolean => /^(0|[1-9][0-9]*)$/.test(key) && Number(key) < 2 ** 32 - 1;
+
 const base64 = (data: Uint8Array): string => Buffer.from(data).toString('base64');
 
 describe('oracle: aws-kinesis-agg', () => {
@@ -125,17 +128,21 @@ describe('oracle: aws-kinesis-agg', () => {
         const unpacked = encoded.flatMap((record, o) => {
           const ours = deaggregate({ data: record.data, partitionKey: record.partitionKey, sequenceNumber: String(o) });
           const theirs = awsDeaggregate(record.data, String(o));
-          assert.deepEqual(ours.map((r) => base64(r.data)), theirs.map((r) => r.data));
-          assert.deepEqual(ours.map((r) => r.subSequenceNumber), theirs.map((r) => r.subSequenceNumber));
-          return ours.map((r) => {
-            assert.equal(r.aggregated, true);
-            return { partitionKey: r.partitionKey, explicitHashKey: r.explicitHashKey, data: base64(r.data) };
-          });
+          // Where we see no explicit hash key, aws-kinesis-agg reports a table entry (see above).
+          assert.deepEqual(
+            ours.map((r, i) => [r.partitionKey, r.explicitHashKey ?? theirs[i]?.explicitPartitionKey, base64(r.data), r.subSequenceNumber, r.aggregated]),
+            theirs.map((r) => [r.partitionKey, r.explicitPartitionKey, r.data, r.subSequenceNumber, true]),
+          );
+          return ours.map((r) => ({ partitionKey: r.partitionKey, explicitHashKey: r.explicitHashKey, data: base64(r.data) }));
         });
-        assert.deepEqual(
-          unpacked,
-          records.map((r) => ({ partitionKey: r.partitionKey, explicitHashKey: r.explicitHashKey, data: base64(r.data) })),
-        );
+        const expected = records.map((r) => ({ partitionKey: r.partitionKey, explicitHashKey: r.explicitHashKey, data: base64(r.data) }));
+        assert.deepEqual(unpacked.map((r) => r.data), expected.map((r) => r.data));
+        // aws-kinesis-agg builds its key tables with Object.keys(), which lists array-index-like
+        // keys ("0", "17") first in numeric order, so its indices are wrong once such a key is
+        // seen out of numeric order. Where it cannot hit that bug, keys must match the input too.
+        if (!records.some((r) => isArrayIndex(r.partitionKey) || (r.explicitHashKey !== undefined && isArrayIndex(r.explicitHashKey)))) {
+          assert.deepEqual(unpacked, expected);
+        }
       }),
       { numRuns: 150 },
     );
