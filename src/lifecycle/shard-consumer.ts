@@ -3,6 +3,7 @@ import type { ShardRecordProcessor, ShardRecordProcessorFactory, ChildShard } fr
 import type { RecordsPublisher, RecordsRetrieved } from '../retrieval/records-publisher.ts';
 import { ShardRecordProcessorCheckpointer, type Checkpointer } from '../checkpoint/checkpointer.ts';
 import { SHARD_END, compareExtended, type ExtendedSequenceNumber } from '../retrieval/extended-sequence-number.ts';
+import { blockingParent } from './block-on-parent.ts';
 import { ConsumerState, ShutdownReason, canTransition, shutdownRank } from './consumer-states.ts';
 import { backoffDelay, pause } from '../common/backoff.ts';
 import { errorFields, type Logger } from '../common/logger.ts';
@@ -124,16 +125,14 @@ export class ShardConsumer {
   }
 
   private async blockingParent(): Promise<string | undefined> {
-    for (const parentId of this.lease.parentShardIds) {
-      try {
-        const parent = await this.ctx.getLease(parentId);
-        if (parent && parent.checkpoint.sequenceNumber !== SHARD_END.sequenceNumber) return parentId;
-      } catch (err) {
-        this.ctx.logger.warn({ parentShardId: parentId, ...errorFields(err) }, 'Could not read a parent lease; will retry');
-        return parentId;
-      }
+    const parents = new Map<string, Lease | undefined>();
+    try {
+      for (const id of this.lease.parentShardIds) parents.set(id, await this.ctx.getLease(id));
+    } catch (err) {
+      this.ctx.logger.warn(errorFields(err), 'Could not read a parent lease; will retry');
+      return this.lease.parentShardIds[0];
     }
-    return undefined;
+    return blockingParent(this.lease.parentShardIds, parents);
   }
 
   /** Reads the stored checkpoint, creates the processor and calls initialize, retrying with backoff. */
