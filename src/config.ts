@@ -101,7 +101,21 @@ export interface SchedulerConfig {
      */
     onProcessRecordsError?: 'skip' | 'retry';
   };
-  metrics?: { level?: MetricsLevel; sinks?: MetricsSink[]; bufferTimeMs?: number };
+  metrics?: {
+    /** Java metricsLevel = DETAILED. */
+    level?: MetricsLevel;
+    /**
+     * Publish to CloudWatch (namespace = applicationName, buffered, batched PutMetricData). Default:
+     * on when `cloudWatchClient` is given. (The Java KCL always publishes; ts-kcl publishes where you say.)
+     */
+    cloudWatch?: boolean;
+    /** Record through `@opentelemetry/api` (install it; a no-op until the app registers an SDK). Default false. */
+    openTelemetry?: boolean;
+    /** More sinks, e.g. your own. */
+    sinks?: MetricsSink[];
+    /** Java metricsBufferTimeMillis = 10000. */
+    bufferTimeMs?: number;
+  };
   logger?: Logger;
 }
 
@@ -137,7 +151,7 @@ export interface ResolvedConfig {
   };
   lifecycle: { taskBackoffTimeMs: number };
   processor: { callProcessRecordsEvenForEmptyRecordList: boolean; onProcessRecordsError: 'skip' | 'retry' };
-  metrics: { level: MetricsLevel; sinks: MetricsSink[]; bufferTimeMs: number };
+  metrics: { level: MetricsLevel; sinks: MetricsSink[]; bufferTimeMs: number; cloudWatch: boolean; openTelemetry: boolean };
   logger: Logger;
 }
 
@@ -298,7 +312,9 @@ export function resolveConfig(c: SchedulerConfig): ResolvedConfig {
     },
     metrics: {
       level,
-      sinks: c.metrics?.sinks ?? [],
+      sinks: [...(c.metrics?.sinks ?? [])],
+      cloudWatch: bool('metrics.cloudWatch', c.metrics?.cloudWatch, c.cloudWatchClient !== undefined),
+      openTelemetry: bool('metrics.openTelemetry', c.metrics?.openTelemetry, false),
       bufferTimeMs: positiveInt('metrics.bufferTimeMs', c.metrics?.bufferTimeMs, 10000),
     },
     logger,

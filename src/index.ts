@@ -27,5 +27,7 @@ export {
 export { deaggregate, aggregate } from './retrieval/aggregation/index.ts';
 export { MetricsLevel } from './metrics/metrics-level.ts';
 export type { MetricDatum, MetricsSink } from './metrics/metrics-sink.ts';
+export { CloudWatchMetricsSink } from './metrics/cloudwatch-sink.ts';
+export { OpenTelemetryMetricsSink } from './metrics/opentelemetry-sink.ts';
 export type { Logger } from './common/logger.ts';
 export { consoleLogger } from './common/logger.ts';

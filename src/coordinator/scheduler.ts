@@ -14,6 +14,8 @@ import { streamLabel } from '../retrieval/stream-identifier.ts';
 import { DynamoDBCheckpointer } from '../checkpoint/dynamodb-checkpointer.ts';
 import { ShardConsumer, type ShardConsumerContext } from '../lifecycle/shard-consumer.ts';
 import { Metrics } from '../metrics/metrics.ts';
+import { CloudWatchMetricsSink } from '../metrics/cloudwatch-sink.ts';
+import { createOpenTelemetrySink } from '../metrics/opentelemetry-sink.ts';
 import { ShardSyncManager } from './shard-sync-manager.ts';
 import { createRecordsPublisherFactory } from './records-publisher-factory.ts';
 
@@ -48,7 +50,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private clients: AwsClients | undefined;
   private coordinator: LeaseCoordinator | undefined;
   private shardSync: ShardSyncManager | undefined;
-  private metrics: Metrics;
+  private readonly metrics: Metrics;
   private state: WorkerState = WorkerState.CREATED;
   private runPromise: Promise<void> | undefined;
   private stopped!: () => void;
@@ -61,7 +63,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.config = resolveConfig(config);
     this.workerId = this.config.workerId;
     this.logger = childLogger(this.config.logger, { workerId: this.workerId });
-    this.metrics = new Metrics(this.config.metrics.level, this.config.metrics.sinks, this.logger, this.config.metrics.bufferTimeMs);
+    this.metrics = new Metrics(this.config.metrics.level, [...this.config.metrics.sinks], childLogger(this.logger, { component: 'Metrics' }), this.config.metrics.bufferTimeMs);
     this.rawConfig = config;
   }
   private readonly rawConfig: SchedulerConfig;
@@ -93,11 +95,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.setState(WorkerState.INITIALIZING);
     const c = this.config;
     this.clients = new AwsClients(this.rawConfig);
+    await this.addMetricsSinks(this.clients);
+    const initScope = this.metrics.scope('Scheduler:Initialize');
     const refresher = new DynamoDBLeaseRefresher(this.clients.dynamodb, c.tableName, c.lease.billingMode);
     const detector = new ShardDetector(this.clients.kinesis, c.stream);
     const position = typeof c.initialPosition === 'string' ? c.initialPosition : 'AT_TIMESTAMP';
     this.shardSync = new ShardSyncManager(detector, refresher, position, c.lease.cleanupLeasesUponShardCompletion, childLogger(this.logger, { component: 'ShardSync' }), this.metrics);
-    await this.initializeWithRetries(refresher);
+    let initialized = false;
+    try {
+      await this.initializeWithRetries(refresher);
+      initialized = !this.abort.signal.aborted;
+    } finally {
+      initScope.add('Initialize.Success', initialized ? 1 : 0, 'Count', 'SUMMARY').end();
+    }
     if (this.abort.signal.aborted) return;
     const checkpointer = (): DynamoDBCheckpointer => new DynamoDBCheckpointer(this.coordinator!.renewer);
     const createPublisher = createRecordsPublisherFactory(c, this.clients, this.logger, this.metrics);
@@ -145,6 +155,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     { initialDelayMs: c.lease.shardSyncIntervalMs });
     this.setState(WorkerState.STARTED);
     this.logger.info({ stream: streamLabel(c.stream), table: c.tableName }, 'Worker started');
+  }
+
+  private async addMetricsSinks(clients: AwsClients): Promise<void> {
+    const m = this.config.metrics;
+    if (m.level === 'NONE') return;
+    if (m.cloudWatch) this.metrics.addSink(new CloudWatchMetricsSink(clients.cloudwatch, this.config.applicationName));
+    if (m.openTelemetry) this.metrics.addSink(await createOpenTelemetrySink(this.config.applicationName));
   }
 
   /** Creates the lease table and runs the first shard sync, retrying as the Java KCL does. */

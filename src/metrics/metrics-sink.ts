@@ -10,8 +10,14 @@ export interface MetricDatum {
   timestamp: Date;
 }
 
-/** Where metrics go: CloudWatch, OpenTelemetry, or a test's recording sink. */
+/**
+ * Where metrics go: CloudWatch, OpenTelemetry, or a test's recording sink. `record` sees every
+ * observation as it happens (for sinks that aggregate themselves, like OpenTelemetry); `publish`
+ * gets the buffered StatisticSets every flush (for sinks that send batches, like CloudWatch).
+ * Both are called detached from record processing; a sink that throws is logged, never rethrown.
+ */
 export interface MetricsSink {
-  publish(data: MetricDatum[]): Promise<void> | void;
+  record?(datum: MetricDatum): void;
+  publish?(data: MetricDatum[]): Promise<void> | void;
   close?(): Promise<void> | void;
 }

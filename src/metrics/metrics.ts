@@ -44,6 +44,9 @@ export class Metrics {
   private timer: NodeJS.Timeout | undefined;
   private dropped = 0;
   private inFlight: Promise<void> = Promise.resolve();
+  private recordFailures = 0;
+  /** Only sinks with `publish` need the StatisticSet buffer. */
+  private batching: boolean;
 
   constructor(
     private readonly level: MetricsLevel,
@@ -51,7 +54,15 @@ export class Metrics {
     private readonly logger: Logger,
     private readonly bufferTimeMs = 10000,
     private readonly maxQueueSize = 10000,
-  ) {}
+  ) {
+    this.batching = sinks.some((s) => typeof s.publish === 'function');
+  }
+
+  /** Adds a sink after construction (sinks that load asynchronously, like OpenTelemetry). */
+  addSink(sink: MetricsSink): void {
+    this.sinks.push(sink);
+    this.batching ||= typeof sink.publish === 'function';
+  }
 
   enabled(level: Level): boolean {
     return this.sinks.length > 0 && isLevelEnabled(this.level, level);
@@ -62,9 +73,19 @@ export class Metrics {
   }
 
   enqueue(data: MetricDatum[]): void {
+    for (const sink of this.sinks) if (sink.record) for (const d of data) this.recordSafely(sink, d);
+    if (!this.batching) return;
     for (const d of data) this.merge(d);
     if (this.buffer.size >= 200) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.bufferTimeMs).unref();
+  }
+
+  private recordSafely(sink: MetricsSink, d: MetricDatum): void {
+    try {
+      sink.record!(d);
+    } catch (err) {
+      if (this.recordFailures++ === 0) this.logger.warn(errorFields(err), 'A metrics sink failed to record; further failures are not logged');
+    }
   }
 
   private merge(d: MetricDatum): void {
@@ -95,7 +116,7 @@ export class Metrics {
     this.inFlight = Promise.all(
       this.sinks.map(async (sink) => {
         try {
-          await sink.publish(batch);
+          await sink.publish?.(batch);
         } catch (err) {
           this.logger.warn(errorFields(err), 'A metrics sink failed to publish; those data are dropped');
         }

@@ -1,0 +1,36 @@
+import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum as CloudWatchDatum } from '@aws-sdk/client-cloudwatch';
+import type { MetricDatum, MetricsSink } from './metrics-sink.ts';
+
+/** PutMetricData accepts up to 1000 data per call; half of that keeps requests well under 1 MB. */
+const BATCH = 500;
+
+/**
+ * Sends StatisticSets to CloudWatch under the application's namespace, in batches, each call bounded
+ * by a timeout so a slow CloudWatch never holds a flush (Java: 5 s).
+ */
+export class CloudWatchMetricsSink implements MetricsSink {
+  constructor(
+    private readonly client: CloudWatchClient,
+    private readonly namespace: string,
+    private readonly timeoutMs = 5000,
+  ) {}
+
+  async publish(data: MetricDatum[]): Promise<void> {
+    for (let i = 0; i < data.length; i += BATCH) {
+      await this.client.send(
+        new PutMetricDataCommand({ Namespace: this.namespace, MetricData: data.slice(i, i + BATCH).map(toCloudWatch) }),
+        { abortSignal: AbortSignal.timeout(this.timeoutMs) },
+      );
+    }
+  }
+}
+
+function toCloudWatch(d: MetricDatum): CloudWatchDatum {
+  return {
+    MetricName: d.name,
+    Dimensions: Object.entries(d.dimensions).map(([Name, Value]) => ({ Name, Value })),
+    StatisticValues: { SampleCount: d.count, Sum: d.sum, Minimum: d.min, Maximum: d.max },
+    Unit: d.unit,
+    Timestamp: d.timestamp,
+  };
+}

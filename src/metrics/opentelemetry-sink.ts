@@ -1,0 +1,45 @@
+import type { MetricDatum, MetricsSink } from './metrics-sink.ts';
+
+/** The part of `@opentelemetry/api` this sink uses (an optional peer dependency). */
+interface OtelApi {
+  metrics: { getMeter(name: string, version?: string): { createHistogram(name: string, options?: { unit?: string; description?: string }): { record(value: number, attributes?: Record<string, string>): void } } };
+}
+
+const UNITS: Record<MetricDatum['unit'], string> = { Count: '{count}', Milliseconds: 'ms', Bytes: 'By', None: '1' };
+
+/**
+ * Records every observation as an OpenTelemetry histogram named after the Java KCL metric, with
+ * the KCL dimensions (Operation, ShardId, WorkerIdentifier) as attributes. Goes through
+ * `@opentelemetry/api` only, so it is a no-op until the application registers an SDK.
+ */
+export class OpenTelemetryMetricsSink implements MetricsSink {
+  private readonly histograms = new Map<string, { record(value: number, attributes?: Record<string, string>): void }>();
+  private readonly meter: ReturnType<OtelApi['metrics']['getMeter']>;
+
+  constructor(api: OtelApi, private readonly namespace: string) {
+    this.meter = api.metrics.getMeter('ts-kcl');
+  }
+
+  record(d: MetricDatum): void {
+    const key = `${d.name}|${d.unit}`;
+    let histogram = this.histograms.get(key);
+    if (!histogram) {
+      histogram = this.meter.createHistogram(`kcl.${d.name}`, { unit: UNITS[d.unit], description: `Java KCL metric ${d.name}` });
+      this.histograms.set(key, histogram);
+    }
+    // A datum from a scope is one observation (count 1); merged ones are split back to their mean.
+    const value = d.count > 0 ? d.sum / d.count : d.sum;
+    for (let i = 0; i < Math.max(1, d.count); i++) histogram.record(value, { 'kcl.namespace': this.namespace, ...d.dimensions });
+  }
+}
+
+/** Loads `@opentelemetry/api` (installed by the application) and builds the sink. */
+export async function createOpenTelemetrySink(namespace: string): Promise<OpenTelemetryMetricsSink> {
+  let api: OtelApi;
+  try {
+    api = (await import('@opentelemetry/api' as string)) as OtelApi;
+  } catch (err) {
+    throw new Error('metrics.openTelemetry needs the @opentelemetry/api package: npm install @opentelemetry/api', { cause: err });
+  }
+  return new OpenTelemetryMetricsSink(api, namespace);
+}
