@@ -210,7 +210,7 @@ function resolveStream(c: SchedulerConfig): ResolvedConfig['stream'] {
 function resolveInitialPosition(value: unknown): InitialPosition {
   if (value === undefined) return 'LATEST';
   if (value === 'LATEST' || value === 'TRIM_HORIZON') return value;
-  const ts = (value as { timestamp?: unknown } | null)?.timestamp;
+  const ts = typeof value === 'object' && value !== null ? (value as { timestamp?: unknown }).timestamp : undefined;
   if (ts instanceof Date && !Number.isNaN(ts.getTime())) return { timestamp: ts };
   return fail('initialPosition', `is ${JSON.stringify(value)}`, "pass 'LATEST', 'TRIM_HORIZON' or { timestamp: Date }");
 }

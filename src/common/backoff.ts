@@ -23,8 +23,9 @@ export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
   }
 }
 
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new Error('aborted');
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'aborted');
 }
 
 /** Exponential backoff with full jitter: a random delay in [base/2, min(cap, base * 2^attempt)]. */

@@ -76,8 +76,9 @@ export class Metrics {
     for (const sink of this.sinks) if (sink.record) for (const d of data) this.recordSafely(sink, d);
     if (!this.batching) return;
     for (const d of data) this.merge(d);
-    if (this.buffer.size >= 200) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.bufferTimeMs).unref();
+    // flush() never rejects: sink failures are logged inside it.
+    if (this.buffer.size >= 200) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.bufferTimeMs).unref();
   }
 
   private recordSafely(sink: MetricsSink, d: MetricDatum): void {

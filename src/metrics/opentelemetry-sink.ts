@@ -37,7 +37,8 @@ export class OpenTelemetryMetricsSink implements MetricsSink {
 export async function createOpenTelemetrySink(namespace: string): Promise<OpenTelemetryMetricsSink> {
   let api: OtelApi;
   try {
-    api = (await import('@opentelemetry/api' as string)) as OtelApi;
+    const specifier: string = '@opentelemetry/api'; // a variable: the package is optional, not a build-time import
+    api = (await import(specifier)) as OtelApi;
   } catch (err) {
     throw new Error('metrics.openTelemetry needs the @opentelemetry/api package: npm install @opentelemetry/api', { cause: err });
   }

@@ -133,6 +133,7 @@ describe('a processor that throws or hangs cannot lose data silently or stop oth
     scheduler.on('leaseAcquired', () => {
       throw new Error('listener bug');
     });
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the point: a rejecting listener must be contained
     scheduler.on('stateChange', async () => {
       throw new Error('async listener bug');
     });

@@ -22,7 +22,7 @@ describe('shard end (kinesalite)', () => {
     const scheduler = testScheduler(env, {
       applicationName: uniqueName('app'),
       streamName: stream,
-      logger: { debug: () => {}, info: () => {}, warn: () => {}, error: (o: object | string, m?: string) => void errors.push(m ?? String(o)) },
+      logger: { debug: () => {}, info: () => {}, warn: () => {}, error: (o: object | string, m?: string) => void errors.push(m ?? (typeof o === 'string' ? o : JSON.stringify(o))) },
       processorFactory: ({ shardId }): ShardRecordProcessor => ({
         initialize: () => void calls.push(`init ${shardId}`),
         processRecords: ({ records }) => void (records.length && calls.push(`records ${shardId}`)),

@@ -24,7 +24,7 @@ export class Cluster {
     const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.children.set(config.workerId, child);
     this.exits.set(config.workerId, new Promise((resolve) => child.once('exit', (code) => resolve(code))));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       try {
         this.events.push(JSON.parse(line) as WorkerEvent);
       } catch {

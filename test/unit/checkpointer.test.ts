@@ -126,6 +126,7 @@ describe('ShardRecordProcessorCheckpointer', () => {
       }
       // From untyped (JavaScript) callers.
       for (const bad of [undefined, null, 12345, {}, []] as unknown[]) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: it widens the overloads
         await assert.rejects(() => (cp.checkpoint as (...a: unknown[]) => Promise<void>)(bad), IllegalArgumentError, String(bad));
       }
       assert.deepEqual(store.calls, []);
@@ -136,6 +137,7 @@ describe('ShardRecordProcessorCheckpointer', () => {
       for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60]) {
         await assert.rejects(() => cp.checkpoint(S2, bad), IllegalArgumentError, String(bad));
       }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: it widens the overloads
       await assert.rejects(() => (cp.checkpoint as (...a: unknown[]) => Promise<void>)(S2, '1'), IllegalArgumentError);
       assert.deepEqual(store.calls, []);
     });

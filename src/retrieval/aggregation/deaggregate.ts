@@ -95,7 +95,10 @@ function hexDigit(code: number): number {
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 // Native latin1 slicing works on any Uint8Array and maps each byte to one char, so for ASCII it
 // is exact UTF-8 decoding, and byte offsets into the slice are char offsets.
-const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return buffer.toString('latin1', start, end);
+}
 
 /**
  * Decodes table entries. The KPL writes a table's entries back to back, so one native call
@@ -108,13 +111,13 @@ function decodeTable(bytes: Uint8Array, ranges: number[]): string[] {
   const spanEnd = ranges[ranges.length - 1]!;
   // Entries not adjacent (tables interleaved with records): slice each one on its own.
   const contiguous = spanEnd - spanStart <= 2 * contentLength(ranges) + 4 * (ranges.length >> 1);
-  const span = contiguous ? latin1Slice.call(bytes, spanStart, spanEnd) : '';
+  const span = contiguous ? latin1(bytes, spanStart, spanEnd) : '';
   for (let i = 0; i < ranges.length; i += 2) {
     const start = ranges[i]!;
     const end = ranges[i + 1]!;
     if (!isAscii(bytes, start, end)) strings.push(utf8.decode(bytes.subarray(start, end)));
     else if (contiguous) strings.push(span.substring(start - spanStart, end - spanStart));
-    else strings.push(latin1Slice.call(bytes, start, end));
+    else strings.push(latin1(bytes, start, end));
   }
   return strings;
 }
@@ -147,7 +150,7 @@ function userRecords(
   const result: KinesisClientRecord[] = [];
   for (let i = 0, sub = 0; i < fields.length; i += RECORD_STRIDE, sub++) {
     const userRecord: KinesisClientRecord = {
-      data: whole.subarray(fields[i + 2]!, fields[i + 3]!),
+      data: whole.subarray(fields[i + 2], fields[i + 3]),
       partitionKey: partitionKeys[fields[i]!]!,
       sequenceNumber,
       subSequenceNumber: sub,

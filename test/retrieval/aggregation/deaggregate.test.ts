@@ -300,7 +300,7 @@ describe('deaggregate', () => {
         assertPassThrough(input, result);
         assert.equal(result[0]?.explicitHashKey, '99');
         assert.equal(result[0]?.encryptionType, 'NONE');
-        assert.deepEqual([...result[0]!.data], [...data], 'bytes untouched');
+        assert.deepEqual([...result[0].data], [...data], 'bytes untouched');
       });
     }
 
