@@ -34,15 +34,23 @@ export interface FanOutRetrievalConfig {
 export interface SchedulerConfig {
   /** Lease table name, CloudWatch namespace and default fan-out consumer name. */
   applicationName: string;
+  /** The stream to consume; exactly one of streamName and streamArn. */
   streamName?: string;
+  /** The stream's ARN (for cross-account streams); exactly one of streamName and streamArn. */
   streamArn?: string;
   /** Default: host name + pid + random suffix. Keep it stable across restarts to resume leases at once. */
   workerId?: string;
+  /** Creates one record processor per shard lease. */
   processorFactory: ShardRecordProcessorFactory;
+  /** For unary Kinesis calls; borrowed, never altered or destroyed. Built from clientConfig when absent. */
   kinesisClient?: KinesisClient;
+  /** For SubscribeToShard over HTTP/2 (fan-out); borrowed. Built from clientConfig when absent. */
   fanOutKinesisClient?: KinesisClient;
+  /** For the lease table; borrowed. Built from clientConfig when absent. */
   dynamoDBClient?: DynamoDBClient;
+  /** For metrics; passing one turns CloudWatch metrics on. */
   cloudWatchClient?: CloudWatchClient;
+  /** Used to build the clients the caller did not pass. */
   clientConfig?: {
     region?: string;
     credentials?: KinesisClientConfig['credentials'];
@@ -50,10 +58,13 @@ export interface SchedulerConfig {
   };
   /** Where a new lease starts. Default LATEST, as in the Java KCL. An existing checkpoint always wins. */
   initialPosition?: InitialPosition;
+  /** Default polling (cheaper, works everywhere); the Java KCL defaults to fan-out. */
   retrieval?: PollingRetrievalConfig | FanOutRetrievalConfig;
+  /** Lease coordination (Java LeaseManagementConfig). */
   lease?: {
     /** Java failoverTimeMillis = 10000. */
     failoverTimeMs?: number;
+    /** Java maxLeasesForWorker = unlimited. */
     maxLeasesForWorker?: number;
     /** Java maxLeasesToStealAtOneTime = 1. */
     maxLeasesToStealAtOneTime?: number;
@@ -101,6 +112,7 @@ export interface SchedulerConfig {
      */
     onProcessRecordsError?: 'skip' | 'retry';
   };
+  /** Metrics with the Java KCL's names, operations and dimensions. */
   metrics?: {
     /** Java metricsLevel = DETAILED. */
     level?: MetricsLevel;
@@ -116,6 +128,7 @@ export interface SchedulerConfig {
     /** Java metricsBufferTimeMillis = 10000. */
     bufferTimeMs?: number;
   };
+  /** A pino-compatible logger (debug/info/warn/error with an optional bindings object). Silent by default. */
   logger?: Logger;
 }
 
