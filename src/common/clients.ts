@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { SchedulerConfig } from '../config.ts';
+import { EventStreamHttp2Handler } from '../retrieval/fanout/event-stream-handler.ts';
 
 /**
  * The AWS clients a worker uses: the caller's when given (borrowed, never altered or destroyed),
@@ -12,6 +13,7 @@ export class AwsClients {
   readonly kinesis: KinesisClient;
   readonly dynamodb: DynamoDBClient;
   private cloudwatchClient: CloudWatchClient | undefined;
+  private fanOutKinesisClient: KinesisClient | undefined;
   private readonly owned: { destroy(): void }[] = [];
 
   constructor(private readonly config: SchedulerConfig) {
@@ -37,6 +39,33 @@ export class AwsClients {
       }),
     );
     return this.cloudwatchClient;
+  }
+
+  /**
+   * The client for SubscribeToShard (enhanced fan-out), built on first use: `fanOutKinesisClient` when
+   * given, else one from `clientConfig` on `endpoints.kinesisHttp2 ?? endpoints.kinesis` with an HTTP/2
+   * handler that keeps event streams on the pooled session (see EventStreamHttp2Handler). Region and
+   * credentials not in `clientConfig` come from a borrowed `kinesisClient`, so both reach one account.
+   */
+  get fanOutKinesis(): KinesisClient {
+    if (this.fanOutKinesisClient) return this.fanOutKinesisClient;
+    const cc = this.config.clientConfig ?? {};
+    const borrowed = this.config.kinesisClient?.config;
+    const region = cc.region ?? borrowed?.region;
+    const credentials = cc.credentials ?? borrowed?.credentials;
+    this.fanOutKinesisClient =
+      this.config.fanOutKinesisClient ??
+      this.own(
+        new KinesisClient({
+          ...(region !== undefined ? { region } : {}),
+          ...(credentials !== undefined ? { credentials } : {}),
+          ...endpoint(cc.endpoints?.kinesisHttp2 ?? cc.endpoints?.kinesis),
+          // A session with no traffic at all for a minute (every subscription silent or paused) is dropped,
+          // so a dead connection cannot hold every shard's resubscription (Java pings for the same reason).
+          requestHandler: new EventStreamHttp2Handler({ sessionTimeout: 60000 }),
+        }),
+      );
+    return this.fanOutKinesisClient;
   }
 
   private own<T extends { destroy(): void }>(client: T): T {

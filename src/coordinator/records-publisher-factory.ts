@@ -7,6 +7,9 @@ import type { ExtendedSequenceNumber } from '../retrieval/extended-sequence-numb
 import type { RecordsPublisher } from '../retrieval/records-publisher.ts';
 import { KinesisDataFetcher } from '../retrieval/polling/kinesis-data-fetcher.ts';
 import { PrefetchRecordsPublisher } from '../retrieval/polling/prefetch-records-publisher.ts';
+import { FanOutConsumerRegistration } from '../retrieval/fanout/consumer-registration.ts';
+import { FanOutRecordsPublisher } from '../retrieval/fanout/fan-out-records-publisher.ts';
+import { getRecordsShardEndProbe } from '../retrieval/fanout/shard-end-probe.ts';
 
 export type RecordsPublisherFactory = (lease: Lease, start: ExtendedSequenceNumber) => RecordsPublisher;
 
@@ -15,7 +18,28 @@ export function createRecordsPublisherFactory(config: ResolvedConfig, clients: A
   const timestamp = typeof config.initialPosition === 'object' ? config.initialPosition.timestamp : undefined;
   const r = config.retrieval;
   if (r.mode === 'fanout') {
-    throw new Error('Enhanced fan-out is not available yet: use retrieval: { mode: "polling" }');
+    // One registration per Scheduler, shared by every shard; started now so the consumer is (being)
+    // created while the first leases are taken. Failures are logged and retried by the publishers.
+    const registration = new FanOutConsumerRegistration(
+      clients.kinesis,
+      config.stream,
+      r.consumerName,
+      r.consumerArn,
+      childLogger(logger, { component: 'FanOutConsumerRegistration' }),
+    );
+    registration.consumerArn().catch(() => undefined);
+    return (lease, start) =>
+      new FanOutRecordsPublisher({
+        kinesis: clients.fanOutKinesis,
+        consumer: registration,
+        shardId: lease.leaseKey,
+        start: { checkpoint: start, ...(timestamp ? { timestamp } : {}) },
+        hashKeyRange: lease.hashKeyRange,
+        // Unary calls, for servers that never end a closed shard's subscription (see shard-end-probe.ts).
+        probeShardEnd: getRecordsShardEndProbe(new KinesisDataFetcher(clients.kinesis, config.stream, lease.leaseKey, 1)),
+        logger: childLogger(logger, { component: 'FanOutRecordsPublisher', shardId: lease.leaseKey }),
+        metrics,
+      });
   }
   return (lease, start) =>
     new PrefetchRecordsPublisher(

@@ -168,19 +168,25 @@ export class ShardConsumer {
       return;
     }
     this.publisher = this.ctx.createPublisher(this.lease.checkpoint, this.lease);
-    while (!this.stopping.signal.aborted) {
-      let batch: RecordsRetrieved;
-      try {
-        batch = await this.publisher.next(this.stopping.signal);
-      } catch (err) {
-        if (this.stopping.signal.aborted) return;
-        throw err;
+    try {
+      while (!this.stopping.signal.aborted) {
+        let batch: RecordsRetrieved;
+        try {
+          batch = await this.publisher.next(this.stopping.signal);
+        } catch (err) {
+          if (this.stopping.signal.aborted) return;
+          throw err;
+        }
+        await this.deliver(batch);
+        if (batch.isAtShardEnd) {
+          this.childShards = batch.childShards;
+          this.escalate(ShutdownReason.SHARD_END);
+        }
       }
-      await this.deliver(batch);
-      if (batch.isAtShardEnd) {
-        this.childShards = batch.childShards;
-        this.escalate(ShutdownReason.SHARD_END);
-      }
+    } finally {
+      // Fetching (or the fan-out subscription) stops with the processing, before the shutdown calls,
+      // so a new owner's subscription is not refused while this processor finishes.
+      await this.publisher.stop();
     }
   }
 
