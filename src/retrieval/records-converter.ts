@@ -1,4 +1,5 @@
-import type { _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
+import type { _Record as KinesisRecord, ChildShard as KinesisChildShard } from '@aws-sdk/client-kinesis';
+import type { ChildShard } from '../processor/shard-record-processor.ts';
 import type { KinesisClientRecord } from './kinesis-client-record.ts';
 import type { HashKeyRange } from '../leases/lease.ts';
 import { compareExtended, type ExtendedSequenceNumber } from './extended-sequence-number.ts';
@@ -23,4 +24,13 @@ export function toClientRecords(records: KinesisRecord[], hashKeyRange: HashKeyR
     }
   }
   return out;
+}
+
+/** The SDK's ChildShards as the processor sees them. */
+export function toChildShards(children: KinesisChildShard[] | undefined): ChildShard[] {
+  return (children ?? []).map((c) => ({
+    shardId: c.ShardId!,
+    parentShards: c.ParentShards ?? [],
+    ...(c.HashKeyRange ? { hashKeyRange: { startingHashKey: c.HashKeyRange.StartingHashKey!, endingHashKey: c.HashKeyRange.EndingHashKey! } } : {}),
+  }));
 }

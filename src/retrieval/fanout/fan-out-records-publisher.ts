@@ -9,8 +9,8 @@ import type { RecordsPublisher, RecordsRetrieved } from '../records-publisher.ts
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
 import type { HashKeyRange } from '../../leases/lease.ts';
 import type { ChildShard } from '../../processor/shard-record-processor.ts';
-import { toClientRecords } from '../records-converter.ts';
-import { toChildShards, type ShardEndProbe } from './shard-end-probe.ts';
+import { toChildShards, toClientRecords } from '../records-converter.ts';
+import type { ShardEndProbe } from './shard-end-probe.ts';
 import { backoffDelay, pause, wakeable } from '../../common/backoff.ts';
 import { errorFields, type Logger } from '../../common/logger.ts';
 import type { Metrics } from '../../metrics/metrics.ts';

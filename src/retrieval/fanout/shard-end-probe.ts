@@ -1,6 +1,6 @@
-import type { ChildShard as KinesisChildShard } from '@aws-sdk/client-kinesis';
 import type { KinesisDataFetcher } from '../polling/kinesis-data-fetcher.ts';
 import type { ChildShard } from '../../processor/shard-record-processor.ts';
+import { toChildShards } from '../records-converter.ts';
 
 /** Whether a shard is closed and read to its end after `sequenceNumber`: its children if so, else undefined. */
 export type ShardEndProbe = (afterSequenceNumber: string, signal: AbortSignal) => Promise<ChildShard[] | undefined>;
@@ -28,12 +28,4 @@ export function getRecordsShardEndProbe(fetcher: KinesisDataFetcher): ShardEndPr
     }
     return undefined;
   };
-}
-
-export function toChildShards(children: KinesisChildShard[] | undefined): ChildShard[] {
-  return (children ?? []).map((c) => ({
-    shardId: c.ShardId!,
-    parentShards: c.ParentShards ?? [],
-    ...(c.HashKeyRange ? { hashKeyRange: { startingHashKey: c.HashKeyRange.StartingHashKey!, endingHashKey: c.HashKeyRange.EndingHashKey! } } : {}),
-  }));
 }

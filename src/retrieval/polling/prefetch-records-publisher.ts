@@ -3,7 +3,7 @@ import type { RecordsPublisher, RecordsRetrieved } from '../records-publisher.ts
 import type { KinesisDataFetcher, IteratorPosition } from './kinesis-data-fetcher.ts';
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
 import type { HashKeyRange } from '../../leases/lease.ts';
-import { toClientRecords } from '../records-converter.ts';
+import { toChildShards, toClientRecords } from '../records-converter.ts';
 import { backoffDelay, isAbortError, pause, wakeable } from '../../common/backoff.ts';
 import { errorFields, type Logger } from '../../common/logger.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
@@ -159,13 +159,7 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     let byteSize = 0;
     for (const r of out.Records ?? []) byteSize += r.Data?.length ?? 0;
     const batch: RecordsRetrieved = { records, millisBehindLatest: out.MillisBehindLatest ?? 0, isAtShardEnd, cacheEntryTime: new Date(), byteSize };
-    if (out.ChildShards) {
-      batch.childShards = out.ChildShards.map((c) => ({
-        shardId: c.ShardId!,
-        parentShards: c.ParentShards ?? [],
-        ...(c.HashKeyRange ? { hashKeyRange: { startingHashKey: c.HashKeyRange.StartingHashKey!, endingHashKey: c.HashKeyRange.EndingHashKey! } } : {}),
-      }));
-    }
+    if (out.ChildShards) batch.childShards = toChildShards(out.ChildShards);
     return batch;
   }
 }
