@@ -25,7 +25,7 @@ export {
   ResourceNotFoundError,
 } from './errors.ts';
 export { deaggregate, aggregate } from './retrieval/aggregation/index.ts';
-export { EventStreamHttp2Handler } from './retrieval/fanout/event-stream-handler.ts';
+export { EventStreamHttp2Handler } from './common/event-stream-http2-handler.ts';
 export { MetricsLevel } from './metrics/metrics-level.ts';
 export type { MetricDatum, MetricsSink } from './metrics/metrics-sink.ts';
 export { CloudWatchMetricsSink } from './metrics/cloudwatch-sink.ts';

@@ -1,9 +1,9 @@
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { SchedulerConfig } from '../config.ts';
-import { EventStreamHttp2Handler } from '../retrieval/fanout/event-stream-handler.ts';
+import { EventStreamHttp2Handler } from './event-stream-http2-handler.ts';
 
 /**
  * The AWS clients a worker uses: the caller's when given (borrowed, never altered or destroyed),
@@ -28,11 +28,16 @@ export class AwsClients {
     this.cloudwatchClient = config.cloudWatchClient;
   }
 
-  /** Built on first use: a worker without CloudWatch metrics never creates it. */
-  get cloudwatch(): CloudWatchClient {
+  /**
+   * Built on first use: a worker without CloudWatch metrics never loads `@aws-sdk/client-cloudwatch`
+   * (an optional peer dependency).
+   */
+  async cloudwatch(): Promise<CloudWatchClient> {
+    if (this.cloudwatchClient) return this.cloudwatchClient;
     const cc = this.config.clientConfig ?? {};
+    const { CloudWatchClient: Client } = await loadCloudWatch();
     this.cloudwatchClient ??= this.own(
-      new CloudWatchClient({
+      new Client({
         ...(cc.region !== undefined ? { region: cc.region } : {}),
         ...(cc.credentials !== undefined ? { credentials: cc.credentials } : {}),
         ...endpoint(cc.endpoints?.cloudwatch),
@@ -80,3 +85,12 @@ export class AwsClients {
 }
 
 const endpoint = (url: string | undefined): { endpoint?: string } => (url === undefined ? {} : { endpoint: url });
+
+/** `@aws-sdk/client-cloudwatch`, loaded only when CloudWatch metrics are on. */
+export async function loadCloudWatch(): Promise<typeof import('@aws-sdk/client-cloudwatch')> {
+  try {
+    return await import('@aws-sdk/client-cloudwatch');
+  } catch (err) {
+    throw new Error('CloudWatch metrics need the @aws-sdk/client-cloudwatch package: npm install @aws-sdk/client-cloudwatch', { cause: err });
+  }
+}

@@ -160,7 +160,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private async addMetricsSinks(clients: AwsClients): Promise<void> {
     const m = this.config.metrics;
     if (m.level === 'NONE') return;
-    if (m.cloudWatch) this.metrics.addSink(new CloudWatchMetricsSink(clients.cloudwatch, this.config.applicationName));
+    if (m.cloudWatch) this.metrics.addSink(new CloudWatchMetricsSink(await clients.cloudwatch(), this.config.applicationName));
     if (m.openTelemetry) this.metrics.addSink(await createOpenTelemetrySink(this.config.applicationName));
   }
 

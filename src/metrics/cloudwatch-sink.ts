@@ -1,4 +1,5 @@
-import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum as CloudWatchDatum } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient, MetricDatum as CloudWatchDatum } from '@aws-sdk/client-cloudwatch';
+import { loadCloudWatch } from '../common/clients.ts';
 import type { MetricDatum, MetricsSink } from './metrics-sink.ts';
 
 /** PutMetricData accepts up to 1000 data per call; half of that keeps requests well under 1 MB. */
@@ -16,6 +17,8 @@ export class CloudWatchMetricsSink implements MetricsSink {
   ) {}
 
   async publish(data: MetricDatum[]): Promise<void> {
+    // Loaded here, not at import: the CloudWatch client is an optional peer dependency.
+    const { PutMetricDataCommand } = await loadCloudWatch();
     for (let i = 0; i < data.length; i += BATCH) {
       await this.client.send(
         new PutMetricDataCommand({ Namespace: this.namespace, MetricData: data.slice(i, i + BATCH).map(toCloudWatch) }),

@@ -39,6 +39,12 @@ export function isSentinel(value: string): value is SentinelCheckpoint {
 // Java's order: AT_TIMESTAMP < TRIM_HORIZON < LATEST < any number < SHARD_END.
 const SENTINEL_RANK: Record<string, number> = { AT_TIMESTAMP: -3, TRIM_HORIZON: -2, LATEST: -1, SHARD_END: 1 };
 
+/** 0 for a number (a digit first: no lookup keyed by a 56-digit string), else the sentinel's rank. */
+const rank = (sequenceNumber: string): number => {
+  const c = sequenceNumber.charCodeAt(0);
+  return c >= 48 && c <= 57 ? 0 : (SENTINEL_RANK[sequenceNumber] ?? 0);
+};
+
 /** Orders two decimal strings without BigInt: longer is larger, then lexical (no leading zeros). */
 export function compareSequenceNumbers(a: string, b: string): number {
   if (a.length !== b.length) return a.length < b.length ? -1 : 1;
@@ -47,8 +53,8 @@ export function compareSequenceNumbers(a: string, b: string): number {
 
 /** Compares two extended sequence numbers as the Java KCL does (sentinels included). */
 export function compareExtended(a: ExtendedSequenceNumber, b: ExtendedSequenceNumber): number {
-  const ra = SENTINEL_RANK[a.sequenceNumber] ?? 0;
-  const rb = SENTINEL_RANK[b.sequenceNumber] ?? 0;
+  const ra = rank(a.sequenceNumber);
+  const rb = rank(b.sequenceNumber);
   if (ra !== rb) return ra < rb ? -1 : 1;
   if (ra === 0) {
     const bySeq = compareSequenceNumbers(a.sequenceNumber, b.sequenceNumber);

@@ -9,7 +9,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { startEnv, uniqueName, createStream, putRecords, makeRecords, waitFor, splitShard, credentials, region, type TestEnv, type PutResult } from '../support/env.ts';
 import { Recorder, recordingFactory } from '../support/recording-processor.ts';
 import { testScheduler, start } from '../support/scheduler.ts';
-import { EventStreamHttp2Handler } from '../../src/retrieval/fanout/event-stream-handler.ts';
+import { EventStreamHttp2Handler } from '../../src/common/event-stream-http2-handler.ts';
 import { aggregate, type Logger, type Scheduler, type SchedulerConfig } from '../../src/index.ts';
 
 /**

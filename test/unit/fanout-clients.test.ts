@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { AwsClients } from '../../src/common/clients.ts';
-import { EventStreamHttp2Handler } from '../../src/retrieval/fanout/event-stream-handler.ts';
+import { EventStreamHttp2Handler } from '../../src/common/event-stream-http2-handler.ts';
 import type { SchedulerConfig } from '../../src/index.ts';
 
 const base: SchedulerConfig = {

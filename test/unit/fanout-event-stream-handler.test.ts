@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
-import { EventStreamHttp2Handler } from '../../src/retrieval/fanout/event-stream-handler.ts';
+import { EventStreamHttp2Handler } from '../../src/common/event-stream-http2-handler.ts';
 
 describe('EventStreamHttp2Handler', () => {
   it('delegates to a NodeHttp2Handler with isEventStream: false, so event streams use the pooled session', async () => {

@@ -65,7 +65,8 @@ function unpack(record: DeaggregateInput, filter: HashKeyFilter | undefined): Ki
   return userRecords(record, layout, partitionKeys, explicitHashKeys);
 }
 
-function hasMagic(bytes: Uint8Array): boolean {
+/** True when the bytes start with the KPL magic: only then can they be an aggregate. */
+export function hasMagic(bytes: Uint8Array): boolean {
   return bytes[0] === 0xf3 && bytes[1] === 0x89 && bytes[2] === 0x9a && bytes[3] === 0xc2;
 }
 

@@ -1,2 +1,2 @@
 export { aggregate, type AggregateInput, type AggregateOptions, type AggregatedRecord } from './aggregate.ts';
-export { deaggregate, type DeaggregateInput, type HashKeyRange } from './deaggregate.ts';
+export { deaggregate, hasMagic, type DeaggregateInput, type HashKeyRange } from './deaggregate.ts';

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { RecordsPublisher, RecordsRetrieved } from '../records-publisher.ts';
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
-import type { HashKeyRange } from '../../leases/lease.ts';
+import type { HashKeyRange } from '../aggregation/index.ts';
 import type { ChildShard } from '../../processor/shard-record-processor.ts';
 import { toChildShards, toClientRecords } from '../records-converter.ts';
 import type { ShardEndProbe } from './shard-end-probe.ts';

@@ -2,7 +2,7 @@ import type { GetRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import type { RecordsPublisher, RecordsRetrieved } from '../records-publisher.ts';
 import type { KinesisDataFetcher, IteratorPosition } from './kinesis-data-fetcher.ts';
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
-import type { HashKeyRange } from '../../leases/lease.ts';
+import type { HashKeyRange } from '../aggregation/index.ts';
 import { toChildShards, toClientRecords } from '../records-converter.ts';
 import { backoffDelay, isAbortError, pause, wakeable } from '../../common/backoff.ts';
 import { errorFields, type Logger } from '../../common/logger.ts';
