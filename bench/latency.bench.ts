@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startLocalServers } from '../src/local/local-servers.ts';
-import { EventStreamHttp2Handler } from '../src/retrieval/fanout/event-stream-handler.ts';
+import { EventStreamHttp2Handler } from '../src/common/event-stream-http2-handler.ts';
 import { Scheduler, type SchedulerConfig } from '../src/index.ts';
 
 const { values: args } = parseArgs({
