@@ -8,6 +8,7 @@ import { InitializationError, ResourceNotFoundError } from '../errors.ts';
 import { DynamoDBLeaseRefresher } from '../leases/dynamodb/dynamodb-lease-refresher.ts';
 import { LeaseCoordinator } from '../leases/lease-coordinator.ts';
 import type { HeldLease } from '../leases/lease-renewer.ts';
+import type { Lease } from '../leases/lease.ts';
 import { isLeader } from '../leases/leader-decider.ts';
 import { ShardDetector } from '../retrieval/shard-detector.ts';
 import { streamLabel } from '../retrieval/stream-identifier.ts';
@@ -102,8 +103,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const position = typeof c.initialPosition === 'string' ? c.initialPosition : 'AT_TIMESTAMP';
     this.shardSync = new ShardSyncManager(detector, refresher, position, c.lease.cleanupLeasesUponShardCompletion, childLogger(this.logger, { component: 'ShardSync' }), this.metrics);
     let initialized = false;
+    let leases: Lease[] | undefined;
     try {
-      await this.initializeWithRetries(refresher);
+      leases = await this.initializeWithRetries(refresher);
       initialized = !this.abort.signal.aborted;
     } finally {
       initScope.add('Initialize.Success', initialized ? 1 : 0, 'Count', 'SUMMARY').end();
@@ -149,7 +151,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         leaseLost: (key) => this.onLeaseLost(key),
       },
     );
-    await this.coordinator.start();
+    await this.coordinator.start(leases);
     new Periodic(() => this.periodicShardSync(), c.lease.shardSyncIntervalMs, this.abort.signal, (err) =>
       this.logger.warn(errorFields(err), 'Periodic shard sync failed; next round retries'),
     { initialDelayMs: c.lease.shardSyncIntervalMs });
@@ -165,23 +167,22 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Creates the lease table and runs the first shard sync, retrying as the Java KCL does. */
-  private async initializeWithRetries(refresher: DynamoDBLeaseRefresher): Promise<void> {
+  private async initializeWithRetries(refresher: DynamoDBLeaseRefresher): Promise<Lease[] | undefined> {
     const { maxInitializationAttempts, initializationBackoffMs } = this.config.coordinator;
     let lastError: unknown;
     for (let attempt = 1; attempt <= maxInitializationAttempts && !this.abort.signal.aborted; attempt++) {
       try {
         if (await refresher.createLeaseTableIfNotExists()) this.logger.info({ table: this.config.tableName }, 'Created lease table');
         await refresher.waitUntilLeaseTableExists(600000, this.abort.signal);
-        await this.shardSync!.syncShards(this.abort.signal);
-        return;
+        return (await this.shardSync!.syncShards(this.abort.signal)).leases;
       } catch (err) {
-        if (this.abort.signal.aborted) return;
+        if (this.abort.signal.aborted) return undefined;
         lastError = err;
         this.logger.warn({ attempt, maxInitializationAttempts, ...errorFields(err) }, 'Worker initialization failed; retrying');
         if (attempt < maxInitializationAttempts) await sleep(initializationBackoffMs, this.abort.signal).catch(() => undefined);
       }
     }
-    if (this.abort.signal.aborted) return;
+    if (this.abort.signal.aborted) return undefined;
     const what = lastError instanceof ResourceNotFoundError ? lastError.message : `Could not initialize against stream ${streamLabel(this.config.stream)}`;
     throw new InitializationError(`${what} (after ${maxInitializationAttempts} attempts)`, { cause: lastError });
   }

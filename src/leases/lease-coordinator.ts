@@ -49,9 +49,12 @@ export class LeaseCoordinator {
     this.taker = new LeaseTaker(refresher, options, childLogger(logger, { component: 'LeaseTaker' }), metrics);
   }
 
-  /** Resumes this worker's own leases, then starts the renewer and taker loops. */
-  async start(): Promise<void> {
-    const leases = await this.refresher.listLeases();
+  /**
+   * Resumes this worker's own leases, then starts the renewer and taker loops. `leases` is a scan the
+   * caller just made (start-up shard sync), saving one.
+   */
+  async start(leases?: Lease[]): Promise<void> {
+    leases ??= await this.refresher.listLeases();
     this.taker.lastScan = leases;
     this.taker.updateStamps(leases);
     for (const lease of await this.renewer.initialize(leases)) this.acquired(lease);

@@ -135,12 +135,13 @@ export class ShardConsumer {
     return blockingParent(this.lease.parentShardIds, parents);
   }
 
-  /** Reads the stored checkpoint, creates the processor and calls initialize, retrying with backoff. */
+  /** Creates the processor and calls initialize with the stored checkpoint, retrying with backoff. */
   private async initialize(): Promise<boolean> {
     for (let attempt = 0; !this.stopping.signal.aborted; attempt++) {
       try {
-        const fresh = await this.ctx.getLease(this.shardId);
-        if (fresh) this.lease = { ...this.lease, checkpoint: fresh.checkpoint, ...(fresh.pendingCheckpoint ? { pendingCheckpoint: fresh.pendingCheckpoint } : {}) };
+        // No re-read of the checkpoint (Java reads it again here): the lease was taken or renewed with a
+        // write conditional on the counter it was read with, and every checkpoint bumps that counter,
+        // so the checkpoint read with it is the current one.
         this.processor ??= this.ctx.processorFactory({ shardId: this.shardId, streamName: this.ctx.streamName });
         this.checkpointer = new ShardRecordProcessorCheckpointer(this.shardId, this.ctx.checkpointer, this.concurrencyToken, this.lease.checkpoint);
         if (this.stopping.signal.aborted) this.checkpointer.invalidate('the lease was lost');
