@@ -30,6 +30,11 @@ export const WorkerState = {
 } as const;
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState];
 
+/**
+ * The Scheduler's typed events. Listeners run detached from the lease loops: a listener that
+ * throws or rejects is logged, never propagated. `error` carries the shard in `shardId` when it
+ * came from a processor; with no `error` listener, errors are only logged.
+ */
 export interface SchedulerEvents {
   leaseAcquired: [shardId: string];
   leaseLost: [shardId: string];
