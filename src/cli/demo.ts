@@ -103,6 +103,8 @@ export async function demo(o: DemoOptions): Promise<number> {
     const progress = startProgress(o, tally, refresher, () => produced);
     let produced = 0;
     const perBatch = 100;
+    // Production spread over about 6 s at least, so the workers visibly balance and the split lands mid-run.
+    const pace = Math.max(50, Math.floor(6000 / Math.ceil(o.records / perBatch)));
     for (let next = 0; next < o.records; next += perBatch) {
       const n = Math.min(perBatch, o.records - next);
       await kinesis.send(
@@ -113,7 +115,7 @@ export async function demo(o: DemoOptions): Promise<number> {
       );
       produced += n;
       if (produced >= o.records / 3 && produced - n < o.records / 3) await split(kinesis, stream, o.out);
-      await sleep(50);
+      await sleep(pace);
     }
     o.out(`Producer done: ${produced} records put.`);
     const deadline = Date.now() + 90000;
@@ -189,6 +191,7 @@ function report(o: DemoOptions, produced: number, tally: Tally, graceful: boolea
   o.out('');
   o.out(`Produced: ${produced}`);
   o.out(`Processed: ${tally.seen.size} unique, ${tally.duplicates} redelivered (at-least-once)`);
+  o.out(`Per worker: ${[...tally.perWorker.entries()].sort().map(([w, n]) => `${w}=${n}`).join(' ')}`);
   o.out(`Graceful shutdowns completed: ${graceful.filter(Boolean).length} of ${graceful.length}`);
   if (missing === 0) {
     o.out(`OK: every produced record was processed (${produced} of ${produced}).`);

@@ -117,6 +117,10 @@ export default class Processor {
     const lines = demo.stdout().trim().split('\n');
     assert.equal(lines.at(-1), 'OK: every produced record was processed (1500 of 1500).');
     assert.ok(lines.some((l) => /^Split shardId-\d+ in two\.$/.test(l)));
-    assert.ok(lines.some((l) => l.includes('leases ') && l.includes('w1') && l.includes('w2') && l.includes('w3')), 'progress shows the three workers sharing the shards');
+    assert.ok(lines.some((l) => l.includes('leases ') && l.includes('per worker') === false), 'a live progress view of the leases');
+    const perWorker = /^Per worker: (.*)$/m.exec(demo.stdout())?.[1] ?? '';
+    const counts = Object.fromEntries(perWorker.split(' ').map((kv) => kv.split('=') as [string, string]));
+    assert.deepEqual(Object.keys(counts).sort(), ['worker-1', 'worker-2', 'worker-3'], `the three workers shared the shards: ${perWorker}`);
+    assert.ok(Object.values(counts).every((n) => Number(n) > 0), perWorker);
   });
 });

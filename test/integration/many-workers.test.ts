@@ -78,7 +78,7 @@ describe('three worker processes share a 12-shard stream under continuous produc
     );
     const takeoverMs = Math.max(...victimShards.map((s) => Math.min(...cluster.processed().filter((p) => p.shardId === s && p.w !== 'w1' && p.at > killedAt).map((p) => p.at)))) - killedAt;
     t.diagnostic(`takeover after kill -9 in ${takeoverMs} ms`);
-    assert.ok(takeoverMs <= FAILOVER + 2 * TAKER + 2000, `takeover within failover time plus a taker round (took ${takeoverMs} ms)`);
+    assert.ok(takeoverMs <= FAILOVER + 2 * TAKER + 3000, `takeover within failover time plus a taker round (took ${takeoverMs} ms)`);
 
     // 3. SIGTERM: shards move with zero redelivery.
     await waitFor(() => (cluster.holdings().get('w2')?.size ?? 0) > 0, 'w2 holding shards', 20000);

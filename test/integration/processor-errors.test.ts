@@ -86,11 +86,18 @@ describe('a processor that throws or hangs cannot lose data silently or stop oth
       applicationName: uniqueName('app'),
       streamName: stream,
       coordinator: { gracefulShutdownTimeoutMs: 1000 },
-      processorFactory: recordingFactory(recorder, { onRecords: (_r, shardId) => (shardId === hungShard ? new Promise<void>(() => {}) : undefined) }),
+      processorFactory: recordingFactory(recorder, {
+        onRecords: (_r, shardId) => {
+          if (shardId !== hungShard) return undefined;
+          hung = true;
+          return new Promise<void>(() => {});
+        },
+      }),
     });
+    let hung = false;
     const running = start(scheduler);
     const other = put.filter((p) => p.shardId !== hungShard).map((p) => p.data);
-    await waitFor(() => recorder.deliveries.length >= other.length, 'the healthy shard');
+    await waitFor(() => hung && recorder.deliveries.length >= other.length, 'the healthy shard, and the other one hung');
     const t0 = Date.now();
     assert.equal(await scheduler.startGracefulShutdown(), false, 'the hung processor never finished shutdownRequested');
     await running;
