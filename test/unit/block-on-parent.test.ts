@@ -2,15 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { blockingParent } from '../../src/lifecycle/block-on-parent.ts';
 import type { Lease } from '../../src/leases/lease.ts';
+import { testLease } from '../support/leases.ts';
 
-const lease = (leaseKey: string, checkpoint: string): Lease => ({
-  leaseKey,
-  leaseCounter: 1,
-  checkpoint: { sequenceNumber: checkpoint, subSequenceNumber: 0 },
-  ownerSwitchesSinceCheckpoint: 0,
-  parentShardIds: [],
-  childShardIds: [],
-});
+const lease = (leaseKey: string, checkpoint: string): Lease => testLease(leaseKey, undefined, checkpoint);
 
 describe('a child waits for its parents (BlockOnParentShardTask)', () => {
   it('does not block a shard without parents', () => {

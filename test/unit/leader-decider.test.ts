@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isLeader } from '../../src/leases/leader-decider.ts';
 import type { Lease } from '../../src/leases/lease.ts';
+import { testLease } from '../support/leases.ts';
 
 /*
  * Expected leaders come from real Java (OpenJDK 17.0.15): the first element of
@@ -9,17 +10,7 @@ import type { Lease } from '../../src/leases/lease.ts';
  * DeterministicShuffleShardSyncLeaderDecider.
  */
 
-function lease(leaseKey: string, leaseOwner?: string): Lease {
-  return {
-    leaseKey,
-    ...(leaseOwner === undefined ? {} : { leaseOwner }),
-    leaseCounter: 1,
-    checkpoint: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 },
-    ownerSwitchesSinceCheckpoint: 0,
-    parentShardIds: [],
-    childShardIds: [],
-  };
-}
+const lease = (leaseKey: string, leaseOwner?: string): Lease => testLease(leaseKey, leaseOwner);
 
 /** A table where each owner holds a few leases, in a scrambled order, plus some unowned leases. */
 function table(owners: string[]): Lease[] {

@@ -2,18 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeTarget, countLeasesPerWorker, selectLeasesToTake, shuffle, type SelectionInput } from '../../src/leases/lease-selection.ts';
 import type { Lease } from '../../src/leases/lease.ts';
+import { testLease } from '../support/leases.ts';
 
-function lease(leaseKey: string, leaseOwner?: string): Lease {
-  return {
-    leaseKey,
-    ...(leaseOwner === undefined ? {} : { leaseOwner }),
-    leaseCounter: 1,
-    checkpoint: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 },
-    ownerSwitchesSinceCheckpoint: 0,
-    parentShardIds: [],
-    childShardIds: [],
-  };
-}
+const lease = (leaseKey: string, leaseOwner?: string): Lease => testLease(leaseKey, leaseOwner);
 
 /** `count` leases named `${prefix}-0..` owned by `owner` (undefined = unowned). */
 function leases(prefix: string, count: number, owner?: string): Lease[] {
