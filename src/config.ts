@@ -87,6 +87,13 @@ export interface SchedulerConfig {
      * their next taker round. Default true; the Java KCL only drops them locally (false).
      */
     releaseLeasesOnShutdown?: boolean;
+    /**
+     * How often to probe the table for unowned leases (released by a graceful shutdown, or new shards)
+     * and run a taker round at once when there are some. A count-only Scan: it reads the whole table,
+     * so large fleets with large tables may want it slower. Default: the renewal interval; 0 = never
+     * (released leases then wait for the next taker round, as in the Java KCL).
+     */
+    unownedLeasePollIntervalMs?: number;
   };
   coordinator?: {
     /** Java maxInitializationAttempts = 20. */
@@ -155,6 +162,7 @@ export interface ResolvedConfig {
     billingMode: 'PAY_PER_REQUEST' | 'PROVISIONED';
     enablePriorityLeaseAssignment: boolean;
     releaseLeasesOnShutdown: boolean;
+    unownedLeasePollIntervalMs: number;
   };
   coordinator: {
     maxInitializationAttempts: number;
@@ -279,6 +287,7 @@ function resolveLease(c: SchedulerConfig): ResolvedConfig['lease'] {
     billingMode: oneOf('lease.billingMode', l.billingMode, ['PAY_PER_REQUEST', 'PROVISIONED'] as const, 'PAY_PER_REQUEST'),
     enablePriorityLeaseAssignment: bool('lease.enablePriorityLeaseAssignment', l.enablePriorityLeaseAssignment, true),
     releaseLeasesOnShutdown: bool('lease.releaseLeasesOnShutdown', l.releaseLeasesOnShutdown, true),
+    unownedLeasePollIntervalMs: positiveInt('lease.unownedLeasePollIntervalMs', l.unownedLeasePollIntervalMs, renewerIntervalMs, 0),
   };
 }
 

@@ -144,7 +144,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         failoverTimeMs: c.lease.failoverTimeMs,
         renewerIntervalMs: c.lease.renewerIntervalMs,
         takerIntervalMs: c.lease.takerIntervalMs,
-        unownedLeasePollIntervalMs: c.lease.renewerIntervalMs,
+        unownedLeasePollIntervalMs: c.lease.unownedLeasePollIntervalMs,
         maxLeasesForWorker: c.lease.maxLeasesForWorker,
         maxLeasesToStealAtOneTime: c.lease.maxLeasesToStealAtOneTime,
         enablePriorityLeaseAssignment: c.lease.enablePriorityLeaseAssignment,

@@ -227,3 +227,12 @@ describe('resolveConfig', () => {
     });
   });
 });
+
+describe('resolveConfig: the unowned-lease probe', () => {
+  it('defaults to the renewal interval, can be slowed or turned off, and rejects negatives', () => {
+    assert.equal(resolveConfig(base()).lease.unownedLeasePollIntervalMs, 3308);
+    assert.equal(resolveConfig(base({ lease: { failoverTimeMs: 3000 } })).lease.unownedLeasePollIntervalMs, 975);
+    assert.equal(resolveConfig(base({ lease: { unownedLeasePollIntervalMs: 0 } })).lease.unownedLeasePollIntervalMs, 0);
+    assert.throws(() => resolveConfig(base({ lease: { unownedLeasePollIntervalMs: -1 } })), /SchedulerConfig\.lease\.unownedLeasePollIntervalMs/);
+  });
+});
