@@ -124,6 +124,9 @@ describe('oracle: aws-kinesis-agg', () => {
   it('unpacks what aws-kinesis-agg packs, identically', async () => {
     await fc.assert(
       fc.asyncProperty(inputRecords, async (records) => {
+        // aws-kinesis-agg also keys its tables by plain objects, so a key named like an
+        // Object.prototype member ("__proto__", "constructor") corrupts its output: not ours to test.
+        fc.pre(!records.some((r) => r.partitionKey in Object.prototype || (r.explicitHashKey ?? '') in Object.prototype));
         const encoded = await awsAggregate(records);
         const unpacked = encoded.flatMap((record, o) => {
           const ours = deaggregate({ data: record.data, partitionKey: record.partitionKey, sequenceNumber: String(o) });
@@ -146,5 +149,14 @@ describe('oracle: aws-kinesis-agg', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('keys named like Object.prototype members round-trip through aggregate() and both unpackers', () => {
+    const records = ['__proto__', 'constructor', 'toString', 'a'].map((partitionKey, i) => ({ partitionKey, data: Uint8Array.of(i) }));
+    const [packed] = aggregate(records);
+    const ours = deaggregate({ data: packed!.data, partitionKey: packed!.partitionKey, sequenceNumber: '1' });
+    const theirs = awsDeaggregate(packed!.data, '1');
+    assert.deepEqual(ours.map((r) => r.partitionKey), records.map((r) => r.partitionKey));
+    assert.deepEqual(theirs.map((r) => r.partitionKey), records.map((r) => r.partitionKey));
   });
 });
