@@ -50,6 +50,8 @@ export interface SchedulerEvents {
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly workerId: string;
   private readonly config: ResolvedConfig;
+  /** As the caller passed it: the clients are built from (and borrowed out of) this. */
+  private readonly rawConfig: SchedulerConfig;
   private readonly logger: Logger;
   private readonly consumers = new Map<string, { consumer: ShardConsumer; held: HeldLease }>();
   private readonly abort = new AbortController();
@@ -72,7 +74,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.metrics = new Metrics(this.config.metrics.level, [...this.config.metrics.sinks], childLogger(this.logger, { component: 'Metrics' }), this.config.metrics.bufferTimeMs);
     this.rawConfig = config;
   }
-  private readonly rawConfig: SchedulerConfig;
 
   /** Starts the worker; resolves once it has shut down, rejects if it cannot start. */
   run(): Promise<void> {
@@ -116,27 +117,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       initScope.add('Initialize.Success', initialized ? 1 : 0, 'Count', 'SUMMARY').end();
     }
     if (this.abort.signal.aborted) return;
-    const checkpointer = (): DynamoDBCheckpointer => new DynamoDBCheckpointer(this.coordinator!.renewer);
-    const createPublisher = createRecordsPublisherFactory(c, this.clients, this.logger, this.metrics);
-    const context = (shardId: string): ShardConsumerContext => ({
-      streamName: c.stream.streamName ?? '',
-      processorFactory: c.processorFactory,
-      getLease: (key) => refresher.getLease(key),
-      checkpointer: checkpointer(),
-      createPublisher: (start, lease) => createPublisher(lease, start),
-      onShardEnd: async (lease, childShards) => {
-        await this.shardSync!.createChildLeases(lease, childShards);
-        this.coordinator?.wakeTaker();
-      },
-      parentShardPollIntervalMs: c.coordinator.parentShardPollIntervalMs,
-      taskBackoffTimeMs: c.lifecycle.taskBackoffTimeMs,
-      callProcessRecordsEvenForEmptyRecordList: c.processor.callProcessRecordsEvenForEmptyRecordList,
-      onProcessRecordsError: c.processor.onProcessRecordsError,
-      logger: childLogger(this.logger, { component: 'ShardConsumer', shardId }),
-      metrics: this.metrics,
-      reportError: (err, id) => this.reportError(err, id),
-      reportShardEnded: (id) => this.safeEmit('shardEnded', id),
-    });
     this.coordinator = new LeaseCoordinator(
       refresher,
       {
@@ -156,6 +136,28 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         leaseLost: (key) => this.onLeaseLost(key),
       },
     );
+    // One checkpointer for every shard: it persists through the renewer, which holds the leases.
+    const checkpointer = new DynamoDBCheckpointer(this.coordinator.renewer);
+    const createPublisher = createRecordsPublisherFactory(c, this.clients, this.logger, this.metrics);
+    const context = (shardId: string): ShardConsumerContext => ({
+      streamName: c.stream.streamName ?? '',
+      processorFactory: c.processorFactory,
+      getLease: (key) => refresher.getLease(key),
+      checkpointer,
+      createPublisher: (start, lease) => createPublisher(lease, start),
+      onShardEnd: async (lease, childShards) => {
+        await this.shardSync!.createChildLeases(lease, childShards);
+        this.coordinator?.wakeTaker();
+      },
+      parentShardPollIntervalMs: c.coordinator.parentShardPollIntervalMs,
+      taskBackoffTimeMs: c.lifecycle.taskBackoffTimeMs,
+      callProcessRecordsEvenForEmptyRecordList: c.processor.callProcessRecordsEvenForEmptyRecordList,
+      onProcessRecordsError: c.processor.onProcessRecordsError,
+      logger: childLogger(this.logger, { component: 'ShardConsumer', shardId }),
+      metrics: this.metrics,
+      reportError: (err, id) => this.reportError(err, id),
+      reportShardEnded: (id) => this.safeEmit('shardEnded', id),
+    });
     await this.coordinator.start(leases);
     new Periodic(() => this.periodicShardSync(), c.lease.shardSyncIntervalMs, this.abort.signal, (err) =>
       this.logger.warn(errorFields(err), 'Periodic shard sync failed; next round retries'),

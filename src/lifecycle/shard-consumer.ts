@@ -43,7 +43,6 @@ export class ShardConsumer {
   private readonly leaseGone = new AbortController();
   private processor: ShardRecordProcessor | undefined;
   private checkpointer: ShardRecordProcessorCheckpointer | undefined;
-  private publisher: RecordsPublisher | undefined;
   private childShards: ChildShard[] | undefined;
   private shutdownRequestedDone: (() => void) | undefined;
   readonly shardId: string;
@@ -106,7 +105,6 @@ export class ShardConsumer {
     } catch (err) {
       this.ctx.reportError(err, this.shardId);
     } finally {
-      await this.publisher?.stop();
       this.checkpointer?.invalidate('the shard consumer has shut down');
       this.state = ConsumerState.SHUTDOWN_COMPLETE;
       this.shutdownRequestedDone?.();
@@ -168,12 +166,12 @@ export class ShardConsumer {
       this.escalate(ShutdownReason.SHARD_END); // ended under an earlier owner: only the children remain to create
       return;
     }
-    this.publisher = this.ctx.createPublisher(this.lease.checkpoint, this.lease);
+    const publisher = this.ctx.createPublisher(this.lease.checkpoint, this.lease);
     try {
       while (!this.stopping.signal.aborted) {
         let batch: RecordsRetrieved;
         try {
-          batch = await this.publisher.next(this.stopping.signal);
+          batch = await publisher.next(this.stopping.signal);
         } catch (err) {
           if (this.stopping.signal.aborted) return;
           throw err;
@@ -187,7 +185,7 @@ export class ShardConsumer {
     } finally {
       // Fetching (or the fan-out subscription) stops with the processing, before the shutdown calls,
       // so a new owner's subscription is not refused while this processor finishes.
-      await this.publisher.stop();
+      await publisher.stop();
     }
   }
 
