@@ -24,6 +24,20 @@ const sample = (phase) => {
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Once everything is held and delivered: idle for `opts.idleMs`, sampling memory, and measure the idle CPU. */
+async function measureIdle(t0, ticker, setPhase) {
+  const readyS = (performance.now() - t0) / 1000;
+  const cpuAtReady = process.cpuUsage();
+  setPhase('idle');
+  sample('idle');
+  const idleMs = opts.idleMs ?? 20000;
+  await sleep(idleMs);
+  sample('idle');
+  const idleCpu = process.cpuUsage(cpuAtReady);
+  clearInterval(ticker);
+  return { readyS, idleCpuUs: idleCpu.user + idleCpu.system, idleMs };
+}
+
 function report(extra = {}) {
   process.stdout.write(JSON.stringify({ mode, samples, maxRssBytes: process.resourceUsage().maxRSS * 1024, ...extra }) + '\n');
 }
@@ -84,16 +98,9 @@ if (mode === 'empty' || mode === 'sdk') {
     }
   });
   await allReady;
-  const readyS = (performance.now() - t0) / 1000;
-  const cpuAtReady = process.cpuUsage();
-  phase = 'idle';
-  sample(phase);
-  await sleep(opts.idleMs ?? 20000);
-  sample(phase);
-  const idleCpu = process.cpuUsage(cpuAtReady);
-  clearInterval(ticker);
+  const idle = await measureIdle(t0, ticker, (p) => (phase = p));
   stopAt = 0;
-  report({ readyS, held: shards.length, delivered, idleCpuUs: idleCpu.user + idleCpu.system, idleMs: opts.idleMs ?? 20000 });
+  report({ ...idle, held: shards.length, delivered });
   await Promise.race([Promise.all(loops), sleep(3000)]);
   process.exit(0);
 } else if (mode === 'kcl') {
@@ -142,15 +149,8 @@ if (mode === 'empty' || mode === 'sdk') {
     process.exit(1);
   });
   await allReady;
-  const readyS = (performance.now() - t0) / 1000;
-  const cpuAtReady = process.cpuUsage();
-  phase = 'idle';
-  sample(phase);
-  await sleep(opts.idleMs ?? 20000);
-  sample(phase);
-  const idleCpu = process.cpuUsage(cpuAtReady);
-  clearInterval(ticker);
-  report({ readyS, held: scheduler.heldShardIds().length, delivered, idleCpuUs: idleCpu.user + idleCpu.system, idleMs: opts.idleMs ?? 20000 });
+  const idle = await measureIdle(t0, ticker, (p) => (phase = p));
+  report({ ...idle, held: scheduler.heldShardIds().length, delivered });
   await Promise.race([scheduler.startGracefulShutdown(), sleep(5000)]);
   process.exit(0);
 } else {
