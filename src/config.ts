@@ -24,11 +24,15 @@ export interface PollingRetrievalConfig {
   maxPendingBytes?: number;
   /** Prefetched records waiting for the processor. Java: maxRecordsCount = 30000. */
   maxPendingRecords?: number;
+  /** Deadline of every unary Kinesis call (GetRecords, GetShardIterator, ListShards, ...). Java: kinesisRequestTimeout = 30 s. */
+  kinesisRequestTimeoutMs?: number;
 }
 export interface FanOutRetrievalConfig {
   mode: 'fanout';
   consumerName?: string;
   consumerArn?: string;
+  /** Deadline of every unary Kinesis call (ListShards, DescribeStreamConsumer, ...). Java: kinesisRequestTimeout = 30 s. */
+  kinesisRequestTimeoutMs?: number;
 }
 
 export interface SchedulerConfig {
@@ -80,6 +84,8 @@ export interface SchedulerConfig {
     takerIntervalMs?: number;
     /** Java epsilonMillis = 25. */
     epsilonMs?: number;
+    /** Deadline of every DynamoDB call (renewals are also bounded by the lease's remaining time). Java: dynamoDbRequestTimeout = 1 min. */
+    dynamoDbRequestTimeoutMs?: number;
     /** Java enablePriorityLeaseAssignment = true: leases unrenewed for 3 failover times are taken first. */
     enablePriorityLeaseAssignment?: boolean;
     /**
@@ -149,12 +155,13 @@ export interface ResolvedConfig {
   initialPosition: InitialPosition;
   retrieval:
     | Required<PollingRetrievalConfig>
-    | { mode: 'fanout'; consumerName: string; consumerArn?: string };
+    | { mode: 'fanout'; consumerName: string; consumerArn?: string; kinesisRequestTimeoutMs: number };
   lease: {
     failoverTimeMs: number;
     renewerIntervalMs: number;
     takerIntervalMs: number;
     epsilonMs: number;
+    dynamoDbRequestTimeoutMs: number;
     maxLeasesForWorker: number;
     maxLeasesToStealAtOneTime: number;
     shardSyncIntervalMs: number;
@@ -246,7 +253,10 @@ function resolveRetrieval(c: SchedulerConfig, logger: Logger): ResolvedConfig['r
     if (r.consumerArn !== undefined && typeof r.consumerArn !== 'string') {
       fail('retrieval.consumerArn', `is ${JSON.stringify(r.consumerArn)}`, 'pass the ARN of a registered stream consumer');
     }
-    return r.consumerArn === undefined ? { mode: 'fanout', consumerName } : { mode: 'fanout', consumerName, consumerArn: r.consumerArn };
+    const kinesisRequestTimeoutMs = positiveInt('retrieval.kinesisRequestTimeoutMs', r.kinesisRequestTimeoutMs, 30000);
+    return r.consumerArn === undefined
+      ? { mode: 'fanout', consumerName, kinesisRequestTimeoutMs }
+      : { mode: 'fanout', consumerName, consumerArn: r.consumerArn, kinesisRequestTimeoutMs };
   }
   if (r.mode !== 'polling') fail('retrieval.mode', `is ${JSON.stringify((r as { mode: unknown }).mode)}`, "pass 'polling' or 'fanout'");
   const maxRecords = positiveInt('retrieval.maxRecords', r.maxRecords, 10000);
@@ -264,6 +274,7 @@ function resolveRetrieval(c: SchedulerConfig, logger: Logger): ResolvedConfig['r
     maxPendingBatches: positiveInt('retrieval.maxPendingBatches', r.maxPendingBatches, 4),
     maxPendingBytes: positiveInt('retrieval.maxPendingBytes', r.maxPendingBytes, 8 * 1024 * 1024),
     maxPendingRecords: positiveInt('retrieval.maxPendingRecords', r.maxPendingRecords, 30000),
+    kinesisRequestTimeoutMs: positiveInt('retrieval.kinesisRequestTimeoutMs', r.kinesisRequestTimeoutMs, 30000),
   };
 }
 
@@ -279,6 +290,7 @@ function resolveLease(c: SchedulerConfig): ResolvedConfig['lease'] {
     failoverTimeMs,
     renewerIntervalMs,
     epsilonMs,
+    dynamoDbRequestTimeoutMs: positiveInt('lease.dynamoDbRequestTimeoutMs', l.dynamoDbRequestTimeoutMs, 60000),
     takerIntervalMs: positiveInt('lease.takerIntervalMs', l.takerIntervalMs, (failoverTimeMs + epsilonMs) * 2),
     maxLeasesForWorker: positiveInt('lease.maxLeasesForWorker', l.maxLeasesForWorker, Number.MAX_SAFE_INTEGER),
     maxLeasesToStealAtOneTime: positiveInt('lease.maxLeasesToStealAtOneTime', l.maxLeasesToStealAtOneTime, 1),

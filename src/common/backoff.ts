@@ -34,10 +34,13 @@ export function backoffDelay(attempt: number, baseMs: number, capMs: number, ran
   return Math.round(baseMs / 2 + random() * Math.max(0, ceiling - baseMs / 2));
 }
 
-/** True when the error came from an aborted signal (ours, or the SDK's AbortError). */
-export function isAbortError(err: unknown, signal?: AbortSignal): boolean {
-  if (signal?.aborted) return true;
-  return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
+/**
+ * True only when `signal` (the caller's own: shutdown, lease loss) has aborted. An error's name says
+ * nothing: the SDK names ECONNRESET, EPIPE and socket timeouts `TimeoutError`, and a call's own
+ * deadline aborts it too; those are failures to retry, never a reason to stop a loop.
+ */
+export function isAbortError(_err: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
 }
 
 /** A monotonic clock in milliseconds: lease expiry is never judged by wall clocks. */
