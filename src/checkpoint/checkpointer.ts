@@ -7,6 +7,7 @@ import {
   type ExtendedSequenceNumber,
 } from '../retrieval/extended-sequence-number.ts';
 import { IllegalArgumentError, ShutdownException } from '../errors.ts';
+import { Mutex } from '../common/mutex.ts';
 
 /** The processor's handle for recording progress (Java's RecordProcessorCheckpointer). */
 export interface RecordProcessorCheckpointer {
@@ -42,6 +43,11 @@ export class ShardRecordProcessorCheckpointer implements RecordProcessorCheckpoi
   private largestPermitted: ExtendedSequenceNumber;
   private sequenceNumberAtShardEnd: ExtendedSequenceNumber | undefined;
   private shutdownReason: string | undefined;
+  /**
+   * Checkpoints of one shard run one at a time, each validated against the value the previous one
+   * stored: overlapping checkpoint(300) and checkpoint(100) store 300, then reject 100 as Java does.
+   */
+  private readonly writes = new Mutex();
 
   constructor(
     readonly shardId: string,
@@ -77,7 +83,11 @@ export class ShardRecordProcessorCheckpointer implements RecordProcessorCheckpoi
   checkpoint(sequenceNumber: string, subSequenceNumber?: number): Promise<void>;
   async checkpoint(...args: CheckpointArgs): Promise<void> {
     this.assertUsable();
-    await this.write(this.target(args));
+    this.target(args); // a malformed or out-of-range value fails at once, without waiting for the queue
+    await this.writes.run(async () => {
+      this.assertUsable();
+      await this.write(this.target(args));
+    });
   }
 
   prepareCheckpoint(): Promise<PreparedCheckpointer>;
@@ -85,18 +95,24 @@ export class ShardRecordProcessorCheckpointer implements RecordProcessorCheckpoi
   prepareCheckpoint(sequenceNumber: string, subSequenceNumber?: number): Promise<PreparedCheckpointer>;
   async prepareCheckpoint(...args: CheckpointArgs): Promise<PreparedCheckpointer> {
     this.assertUsable();
-    const pending = this.target(args);
-    if (compareExtended(pending, this.lastCheckpoint) === 0) {
-      return { pendingCheckpoint: () => pending, checkpoint: async () => {} }; // nothing to do, as Java
-    }
-    await this.persistence.prepareCheckpoint(this.shardId, pending, this.concurrencyToken);
-    return { pendingCheckpoint: () => pending, checkpoint: () => this.checkpointPrepared(pending) };
+    this.target(args);
+    return this.writes.run(async () => {
+      this.assertUsable();
+      const pending = this.target(args);
+      if (compareExtended(pending, this.lastCheckpoint) === 0) {
+        return { pendingCheckpoint: () => pending, checkpoint: async () => {} }; // nothing to do, as Java
+      }
+      await this.persistence.prepareCheckpoint(this.shardId, pending, this.concurrencyToken);
+      return { pendingCheckpoint: () => pending, checkpoint: () => this.checkpointPrepared(pending) };
+    });
   }
 
-  private async checkpointPrepared(pending: ExtendedSequenceNumber): Promise<void> {
-    this.assertUsable();
-    this.assertInRange(pending);
-    await this.write(pending);
+  private checkpointPrepared(pending: ExtendedSequenceNumber): Promise<void> {
+    return this.writes.run(async () => {
+      this.assertUsable();
+      this.assertInRange(pending);
+      await this.write(pending);
+    });
   }
 
   private assertUsable(): void {

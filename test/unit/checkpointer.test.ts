@@ -181,6 +181,32 @@ describe('ShardRecordProcessorCheckpointer', () => {
     });
   });
 
+  describe('overlapping checkpoints', () => {
+    it('never move backwards: the later call is checked against what the earlier one stored', async () => {
+      const { cp, store } = setup(TRIM_HORIZON, esn(S4));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const slow = store.setCheckpoint.bind(store);
+      store.setCheckpoint = async (...args) => {
+        await gate; // the first write is still in flight when the second call arrives
+        return slow(...args);
+      };
+      const high = cp.checkpoint(S3);
+      const low = cp.checkpoint(S1);
+      release();
+      await high;
+      await assert.rejects(low, IllegalArgumentError);
+      assert.deepEqual(store.sets(), [esn(S3)]);
+      assert.deepEqual(cp.lastCheckpointValue, esn(S3));
+    });
+
+    it('run in call order', async () => {
+      const { cp, store } = setup(TRIM_HORIZON, esn(S4));
+      await Promise.all([cp.checkpoint(S1), cp.checkpoint(S2), cp.checkpoint(S3)]);
+      assert.deepEqual(store.sets(), [esn(S1), esn(S2), esn(S3)]);
+    });
+  });
+
   describe('checkpoint(record)', () => {
     it('uses the record’s sequenceNumber and subSequenceNumber', async () => {
       const { cp, store } = setup(TRIM_HORIZON, esn(S3, 7));
