@@ -10,7 +10,7 @@ export interface CallOptions {
  * `false` means the condition failed (someone else changed the lease), errors mean the call failed.
  */
 export interface LeaseRefresher {
-  createLeaseTableIfNotExists(): Promise<boolean>;
+  createLeaseTableIfNotExists(options?: CallOptions): Promise<boolean>;
   waitUntilLeaseTableExists(timeoutMs: number, signal?: AbortSignal): Promise<void>;
   listLeases(options?: CallOptions): Promise<Lease[]>;
   getLease(leaseKey: string, options?: CallOptions): Promise<Lease | undefined>;

@@ -2,7 +2,7 @@ import { createServer, request, type IncomingMessage, type ServerResponse, type 
 import { once } from 'node:events';
 
 /** How a picked call is answered: as AWS answers JSON 1.0/1.1 errors, or by dropping the connection. */
-export type Fault = { status: number; type: string; message?: string; afterForwarding?: boolean } | 'destroy' | 'hang';
+export type Fault = { status: number; type: string; message?: string; afterForwarding?: boolean } | { delayMs: number } | 'destroy' | 'hang';
 
 interface Rule {
   target: string;
@@ -69,6 +69,7 @@ export class FaultProxy {
     if (fault) {
       this.faults.set(target, this.faulted(target) + 1);
       if (fault === 'hang') return void req.resume(); // never answers
+      if (typeof fault === 'object' && 'delayMs' in fault) return void setTimeout(() => this.forward(req, res), fault.delayMs);
       if (fault !== 'destroy' && fault.afterForwarding) return this.forward(req, res, fault);
       req.resume();
       if (fault === 'destroy') return void req.socket.destroy();

@@ -153,7 +153,7 @@ describe('resolveConfig', () => {
 
     it('fan-out defaults the consumer name to the application name', () => {
       const c = resolveConfig(base({ retrieval: { mode: 'fanout' } }));
-      assert.deepEqual(c.retrieval, { mode: 'fanout', consumerName: 'my-app' });
+      assert.deepEqual(c.retrieval, { mode: 'fanout', consumerName: 'my-app', kinesisRequestTimeoutMs: 30000 });
     });
 
     it('accepts the smallest failoverTimeMs that leaves a positive renewer interval', () => {

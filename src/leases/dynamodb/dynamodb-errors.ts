@@ -15,6 +15,9 @@ const THROTTLES = new Set([
 export const isConditionalCheckFailed = (err: unknown): boolean =>
   err instanceof Error && err.name === 'ConditionalCheckFailedException';
 
+/** A refusal: the request did not change anything. */
+export const isThrottle = (err: unknown): boolean => err instanceof Error && THROTTLES.has(err.name);
+
 /** Maps a DynamoDB failure to the KCL's error classes, as DynamoDBLeaseRefresher does. */
 export function toKclError(err: unknown, action: string): KclError {
   const name = err instanceof Error ? err.name : 'Error';

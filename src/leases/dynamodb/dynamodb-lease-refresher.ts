@@ -11,31 +11,52 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Lease } from '../lease.ts';
 import type { CallOptions, LeaseRefresher } from '../lease-refresher.ts';
-import { LeaseAttribute, N, S, SS, UpdateBuilder, checkpointUpdate, fromItem, toItem, type Item } from './lease-serializer.ts';
-import { isConditionalCheckFailed, toKclError } from './dynamodb-errors.ts';
+import { LeaseAttribute, N, S, SS, UpdateBuilder, checkpointUpdate, fromItem, isLeaseItem, toItem, type Item } from './lease-serializer.ts';
+import { isConditionalCheckFailed, isThrottle, toKclError } from './dynamodb-errors.ts';
 import { sleep } from '../../common/backoff.ts';
+import { withDeadline } from '../../common/deadline.ts';
+import { compareExtended } from '../../retrieval/extended-sequence-number.ts';
 import { InvalidStateException } from '../../errors.ts';
 
-/** The lease table in DynamoDB, every write conditional (Java's DynamoDBLeaseRefresher). */
+/** Is the item now what my write would have made? Decides a write whose answer was lost. */
+type Landed = (now: Lease | undefined) => boolean;
+
+/** Only leases, never the 3.x leader lock, migration state or worker metrics items sharing the table. */
+const LEASES_ONLY = {
+  FilterExpression: 'attribute_not_exists(#t) OR #t = :lease',
+  ExpressionAttributeNames: { '#t': LeaseAttribute.entityType },
+  ExpressionAttributeValues: { ':lease': S('LEASE') },
+};
+
+/**
+ * The lease table in DynamoDB (Java's DynamoDBLeaseRefresher). Every write is conditional, every call
+ * has a deadline and the caller's abort signal, and a conditional write that fails or loses its answer
+ * is decided by a consistent read: a write that landed is a success, never a lost race (the SDK's retry
+ * of a write that landed fails the condition the first attempt already changed).
+ */
 export class DynamoDBLeaseRefresher implements LeaseRefresher {
   constructor(
     private readonly client: DynamoDBClient,
     readonly tableName: string,
     private readonly billingMode: 'PAY_PER_REQUEST' | 'PROVISIONED' = 'PAY_PER_REQUEST',
+    private readonly requestTimeoutMs = 60000,
   ) {}
 
-  async createLeaseTableIfNotExists(): Promise<boolean> {
-    if ((await this.tableStatus()) !== undefined) return false;
+  /** One call with this table's deadline and the caller's signal. */
+  private call<T>(what: string, options: CallOptions | undefined, send: (o: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> {
+    return withDeadline(`DynamoDB ${what} on table ${this.tableName}`, this.requestTimeoutMs, options?.abortSignal, (abortSignal) => send({ abortSignal }));
+  }
+
+  async createLeaseTableIfNotExists(options?: CallOptions): Promise<boolean> {
+    if ((await this.tableStatus(options)) !== undefined) return false;
     try {
-      await this.client.send(
-        new CreateTableCommand({
+      await this.call('CreateTable', options, (o) => this.client.send(new CreateTableCommand({
           TableName: this.tableName,
           KeySchema: [{ AttributeName: LeaseAttribute.leaseKey, KeyType: 'HASH' }],
           AttributeDefinitions: [{ AttributeName: LeaseAttribute.leaseKey, AttributeType: 'S' }],
           BillingMode: this.billingMode,
           ...(this.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: { ReadCapacityUnits: 10, WriteCapacityUnits: 10 } } : {}),
-        }),
-      );
+        }), o));
       return true;
     } catch (err) {
       if (err instanceof Error && err.name === 'ResourceInUseException') return false; // another worker created it
@@ -43,9 +64,9 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     }
   }
 
-  private async tableStatus(): Promise<string | undefined> {
+  private async tableStatus(options?: CallOptions): Promise<string | undefined> {
     try {
-      const out = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }));
+      const out = await this.call('DescribeTable', options, (o) => this.client.send(new DescribeTableCommand({ TableName: this.tableName }), o));
       return out.Table?.TableStatus;
     } catch (err) {
       if (err instanceof Error && err.name === 'ResourceNotFoundException') return undefined;
@@ -56,7 +77,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
   async waitUntilLeaseTableExists(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     let delay = 50;
-    while ((await this.tableStatus()) !== 'ACTIVE') {
+    while ((await this.tableStatus(signal ? { abortSignal: signal } : undefined)) !== 'ACTIVE') {
       if (performance.now() > deadline) {
         throw new InvalidStateException(`Lease table ${this.tableName} did not become ACTIVE within ${timeoutMs} ms`);
       }
@@ -70,11 +91,8 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     let start: Item | undefined;
     do {
       try {
-        const out = await this.client.send(
-          new ScanCommand({ TableName: this.tableName, ...(start ? { ExclusiveStartKey: start } : {}) }),
-          options,
-        );
-        for (const item of out.Items ?? []) leases.push(fromItem(item));
+        const out = await this.call('Scan', options, (o) => this.client.send(new ScanCommand({ TableName: this.tableName, ...LEASES_ONLY, ...(start ? { ExclusiveStartKey: start } : {}) }), o));
+        for (const item of out.Items ?? []) if (isLeaseItem(item)) leases.push(fromItem(item));
         start = out.LastEvaluatedKey;
       } catch (err) {
         throw toKclError(err, `Scan ${this.tableName}`);
@@ -85,48 +103,31 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
 
   async getLease(leaseKey: string, options?: CallOptions): Promise<Lease | undefined> {
     try {
-      const out = await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: this.key(leaseKey), ConsistentRead: true }),
-        options,
-      );
-      return out.Item ? fromItem(out.Item) : undefined;
+      const out = await this.call('GetItem', options, (o) => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(leaseKey), ConsistentRead: true }), o));
+      return out.Item && isLeaseItem(out.Item) ? fromItem(out.Item) : undefined;
     } catch (err) {
       throw toKclError(err, `GetItem ${leaseKey}`);
     }
   }
 
   async createLeaseIfNotExists(lease: Lease, options?: CallOptions): Promise<boolean> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: toItem(lease),
-          ConditionExpression: 'attribute_not_exists(#k)',
-          ExpressionAttributeNames: { '#k': LeaseAttribute.leaseKey },
-        }),
-        options,
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw toKclError(err, `CreateLease ${lease.leaseKey}`);
-    }
+    const input = {
+      TableName: this.tableName,
+      Item: toItem(lease),
+      ConditionExpression: 'attribute_not_exists(#k)',
+      ExpressionAttributeNames: { '#k': LeaseAttribute.leaseKey },
+    };
+    return this.conditionalWrite(lease.leaseKey, 'CreateLease', options, (o) => this.client.send(new PutItemCommand(input), o), (now) =>
+      now !== undefined && now.leaseCounter === lease.leaseCounter && now.leaseOwner === lease.leaseOwner && sameCheckpoint(now, lease),
+    );
   }
 
   async renewLease(lease: Lease, options?: CallOptions): Promise<boolean> {
     const next = lease.leaseCounter + 1;
     const b = new UpdateBuilder().whenEquals(LeaseAttribute.leaseCounter, N(lease.leaseCounter)).set(LeaseAttribute.leaseCounter, N(next));
-    if (await this.update(lease.leaseKey, b, options, 'RenewLease')) {
-      lease.leaseCounter = next;
-      return true;
-    }
-    // A timed-out call that did land shows up as our own renewal: count it as success, as Java does.
-    const now = await this.getLease(lease.leaseKey, options);
-    if (now && now.leaseOwner === lease.leaseOwner && now.leaseCounter === next) {
-      lease.leaseCounter = next;
-      return true;
-    }
-    return false;
+    if (!(await this.update(lease.leaseKey, b, options, 'RenewLease', (now) => now?.leaseOwner === lease.leaseOwner && now?.leaseCounter === next))) return false;
+    lease.leaseCounter = next;
+    return true;
   }
 
   async takeLease(lease: Lease, owner: string, options?: CallOptions): Promise<boolean> {
@@ -134,10 +135,11 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     const b = new UpdateBuilder()
       .whenEquals(LeaseAttribute.leaseCounter, N(lease.leaseCounter))
       .set(LeaseAttribute.leaseCounter, N(next))
-      .set(LeaseAttribute.leaseOwner, S(owner));
+      .set(LeaseAttribute.leaseOwner, S(owner))
+      .remove(LeaseAttribute.checkpointOwner); // a KCL 3.x handoff in progress ends with the take, as in 3.x
     const switched = lease.leaseOwner !== undefined && lease.leaseOwner !== owner;
     if (switched) b.add(LeaseAttribute.ownerSwitchesSinceCheckpoint, N(1));
-    if (!(await this.update(lease.leaseKey, b, options, 'TakeLease'))) return false;
+    if (!(await this.update(lease.leaseKey, b, options, 'TakeLease', (now) => now?.leaseOwner === owner && now.leaseCounter === next))) return false;
     lease.leaseCounter = next;
     lease.leaseOwner = owner;
     if (switched) lease.ownerSwitchesSinceCheckpoint += 1;
@@ -150,8 +152,9 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
       .whenExists(LeaseAttribute.leaseKey)
       .whenOwner(lease.leaseOwner)
       .remove(LeaseAttribute.leaseOwner)
+      .remove(LeaseAttribute.checkpointOwner)
       .set(LeaseAttribute.leaseCounter, N(next));
-    if (!(await this.update(lease.leaseKey, b, options, 'EvictLease'))) return false;
+    if (!(await this.update(lease.leaseKey, b, options, 'EvictLease', (now) => now !== undefined && now.leaseOwner === undefined && now.leaseCounter === next))) return false;
     lease.leaseCounter = next;
     delete lease.leaseOwner;
     return true;
@@ -163,19 +166,20 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
       .whenEquals(LeaseAttribute.leaseCounter, N(lease.leaseCounter))
       .set(LeaseAttribute.leaseCounter, N(next));
     checkpointUpdate(b, lease);
-    if (!(await this.update(lease.leaseKey, b, options, 'UpdateLease'))) return false;
+    const landed: Landed = (now) => now?.leaseOwner === lease.leaseOwner && now?.leaseCounter === next && sameCheckpoint(now, lease);
+    if (!(await this.update(lease.leaseKey, b, options, 'UpdateLease', landed))) return false;
     lease.leaseCounter = next;
     return true;
   }
 
   async updateLeaseChildShardIds(leaseKey: string, childShardIds: string[], options?: CallOptions): Promise<boolean> {
     const b = new UpdateBuilder().whenExists(LeaseAttribute.leaseKey).set(LeaseAttribute.childShardIds, SS(childShardIds));
-    return this.update(leaseKey, b, options, 'UpdateLeaseWithMetaInfo');
+    return this.update(leaseKey, b, options, 'UpdateLeaseWithMetaInfo', (now) => now !== undefined && childShardIds.every((c) => now.childShardIds.includes(c)));
   }
 
   async deleteLease(leaseKey: string, options?: CallOptions): Promise<void> {
     try {
-      await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: this.key(leaseKey) }), options);
+      await this.call('DeleteItem', options, (o) => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: this.key(leaseKey) }), o));
     } catch (err) {
       throw toKclError(err, `DeleteLease ${leaseKey}`);
     }
@@ -185,16 +189,14 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     let start: Item | undefined;
     do {
       try {
-        const out = await this.client.send(
-          new ScanCommand({
+        const out = await this.call('Scan', options, (o) => this.client.send(new ScanCommand({
             TableName: this.tableName,
             Select: 'COUNT',
-            FilterExpression: 'attribute_not_exists(#o)',
-            ExpressionAttributeNames: { '#o': LeaseAttribute.leaseOwner },
+            FilterExpression: 'attribute_not_exists(#o) AND (attribute_not_exists(#t) OR #t = :lease)',
+            ExpressionAttributeNames: { '#o': LeaseAttribute.leaseOwner, '#t': LeaseAttribute.entityType },
+            ExpressionAttributeValues: { ':lease': S('LEASE') },
             ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-          options,
-        );
+          }), o));
         if ((out.Count ?? 0) > 0) return true;
         start = out.LastEvaluatedKey;
       } catch (err) {
@@ -209,14 +211,44 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
   }
 
   /** Runs a conditional UpdateItem: true when written, false when the condition failed. */
-  private async update(leaseKey: string, b: UpdateBuilder, options: CallOptions | undefined, action: string): Promise<boolean> {
+  private update(leaseKey: string, b: UpdateBuilder, options: CallOptions | undefined, action: string, landed: Landed): Promise<boolean> {
     const input: UpdateItemCommandInput = { TableName: this.tableName, Key: this.key(leaseKey), ...b.build() };
+    return this.conditionalWrite(leaseKey, action, options, (o) => this.client.send(new UpdateItemCommand(input), o), landed);
+  }
+
+  /**
+   * True when the write is in the table, false when another writer won (the condition failed and a
+   * consistent read shows the item is not what this write makes). A failure that may have landed (a
+   * failed condition after an SDK retry, a reset or timed-out answer) is decided by that read; a
+   * throttle was refused, so it is thrown as is. When the read fails too, the outcome is unknown: throw.
+   */
+  private async conditionalWrite(
+    leaseKey: string,
+    action: string,
+    options: CallOptions | undefined,
+    send: (o: { abortSignal: AbortSignal }) => Promise<unknown>,
+    landed: Landed,
+  ): Promise<boolean> {
     try {
-      await this.client.send(new UpdateItemCommand(input), options);
+      await this.call(action, options, send);
       return true;
     } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
+      const conditionFailed = isConditionalCheckFailed(err);
+      if ((!conditionFailed && isThrottle(err)) || options?.abortSignal?.aborted) throw toKclError(err, `${action} ${leaseKey}`);
+      let now: Lease | undefined;
+      try {
+        now = await this.getLease(leaseKey, options);
+      } catch {
+        throw toKclError(err, `${action} ${leaseKey}`);
+      }
+      if (landed(now)) return true;
+      if (conditionFailed) return false;
       throw toKclError(err, `${action} ${leaseKey}`);
     }
   }
 }
+
+const sameCheckpoint = (a: Lease, b: Lease): boolean =>
+  compareExtended(a.checkpoint, b.checkpoint) === 0 &&
+  (a.pendingCheckpoint === undefined) === (b.pendingCheckpoint === undefined) &&
+  (a.pendingCheckpoint === undefined || compareExtended(a.pendingCheckpoint, b.pendingCheckpoint!) === 0);

@@ -20,6 +20,10 @@ export const LeaseAttribute = {
   childShardIds: 'childShardIds',
   startingHashKey: 'startingHashKey',
   endingHashKey: 'endingHashKey',
+  /** KCL 3.x: which kind of item this is (leases, leader lock, migration state, worker metrics share the table). */
+  entityType: 'entityType',
+  /** KCL 3.x graceful handoff: the worker that must checkpoint before the new owner starts. */
+  checkpointOwner: 'checkpointOwner',
 } as const;
 export type LeaseAttribute = (typeof LeaseAttribute)[keyof typeof LeaseAttribute];
 
@@ -59,6 +63,18 @@ const num = (item: Item, name: LeaseAttribute): number | undefined => {
   const n = item[name]?.N;
   return n === undefined ? undefined : Number(n);
 };
+
+/** KCL 3.x writes `entityType: LEASE` on shard leases; items without it are 2.x leases. */
+export const LEASE_ENTITY_TYPE = 'LEASE';
+
+/**
+ * False for the other items a KCL 3.x application keeps in the lease table (leader lock, migration
+ * state, worker metrics): they are never read, counted or deleted as leases.
+ */
+export function isLeaseItem(item: Item): boolean {
+  const type = item[LeaseAttribute.entityType];
+  return type === undefined || type.S === LEASE_ENTITY_TYPE;
+}
 
 /** Reads an item written by ts-kcl or the Java KCL; unknown attributes (3.x extras) are ignored. */
 export function fromItem(item: Item): Lease {
