@@ -61,6 +61,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly metrics: Metrics;
   private state: WorkerState = WorkerState.CREATED;
   private runPromise: Promise<void> | undefined;
+  /** Start-up in progress or done: shutdown waits for it, so the two never interleave. */
+  private startPromise: Promise<void> | undefined;
   private stopped!: () => void;
   private readonly stoppedPromise = new Promise<void>((resolve) => (this.stopped = resolve));
   private gracefulPromise: Promise<boolean> | undefined;
@@ -77,7 +79,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /** Starts the worker; resolves once it has shut down, rejects if it cannot start. */
   run(): Promise<void> {
-    this.runPromise ??= this.start().then(
+    this.startPromise ??= this.start();
+    this.runPromise ??= this.startPromise.then(
       () => this.stoppedPromise,
       async (err: unknown) => {
         this.logger.error(errorFields(err), 'Worker failed to start');
@@ -104,7 +107,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.clients = new AwsClients(this.rawConfig);
     await this.addMetricsSinks(this.clients);
     const initScope = this.metrics.scope('Scheduler:Initialize');
-    const refresher = new DynamoDBLeaseRefresher(this.clients.dynamodb, c.tableName, c.lease.billingMode);
+    const refresher = new DynamoDBLeaseRefresher(this.clients.dynamodb, c.tableName, c.lease.billingMode, c.lease.dynamoDbRequestTimeoutMs);
     const detector = new ShardDetector(this.clients.kinesis, c.stream);
     const position = typeof c.initialPosition === 'string' ? c.initialPosition : 'AT_TIMESTAMP';
     this.shardSync = new ShardSyncManager(detector, refresher, position, c.lease.cleanupLeasesUponShardCompletion, childLogger(this.logger, { component: 'ShardSync' }), this.metrics);
@@ -158,7 +161,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       reportError: (err, id) => this.reportError(err, id),
       reportShardEnded: (id) => this.safeEmit('shardEnded', id),
     });
-    await this.coordinator.start(leases);
+    await this.coordinator.start(leases, this.abort.signal);
+    if (this.abort.signal.aborted) return; // shut down during start-up: stopNow() stops what started
     new Periodic(() => this.periodicShardSync(), c.lease.shardSyncIntervalMs, this.abort.signal, (err) =>
       this.logger.warn(errorFields(err), 'Periodic shard sync failed; next round retries'),
     { initialDelayMs: c.lease.shardSyncIntervalMs });
@@ -179,7 +183,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= maxInitializationAttempts && !this.abort.signal.aborted; attempt++) {
       try {
-        if (await refresher.createLeaseTableIfNotExists()) this.logger.info({ table: this.config.tableName }, 'Created lease table');
+        if (await refresher.createLeaseTableIfNotExists({ abortSignal: this.abort.signal })) this.logger.info({ table: this.config.tableName }, 'Created lease table');
         await refresher.waitUntilLeaseTableExists(600000, this.abort.signal);
         return (await this.shardSync!.syncShards(this.abort.signal)).leases;
       } catch (err) {
@@ -202,6 +206,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   private startConsumer(held: HeldLease, context: (shardId: string) => ShardConsumerContext): void {
     const key = held.lease.leaseKey;
+    if (this.abort.signal.aborted) return void this.coordinator?.renewer.drop(key); // never deliver after shutdown
     const existing = this.consumers.get(key);
     if (existing && existing.held === held) return;
     existing?.consumer.leaseLost();
@@ -285,6 +290,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private async stopNow(): Promise<void> {
     if (this.state !== WorkerState.SHUT_DOWN_STARTED) this.setState(WorkerState.SHUT_DOWN_STARTED);
     this.abort.abort();
+    // Start-up sees the abort at its next step (every call it makes takes the signal): wait for it, so
+    // nothing it was still doing starts a consumer or a loop after this point.
+    await this.startPromise?.catch(() => undefined);
     await this.coordinator?.stop().catch((err: unknown) => this.logger.warn(errorFields(err), 'Stopping the lease coordinator failed'));
     const entries = [...this.consumers.values()];
     this.consumers.clear();

@@ -53,11 +53,14 @@ export class LeaseCoordinator {
    * Resumes this worker's own leases, then starts the renewer and taker loops. `leases` is a scan the
    * caller just made (start-up shard sync), saving one.
    */
-  async start(leases?: Lease[]): Promise<void> {
-    leases ??= await this.refresher.listLeases();
+  async start(leases?: Lease[], stopping?: AbortSignal): Promise<void> {
+    const callOptions = stopping ? { abortSignal: stopping } : {};
+    leases ??= await this.refresher.listLeases(callOptions);
     this.taker.lastScan = leases;
     this.taker.updateStamps(leases);
-    for (const lease of await this.renewer.initialize(leases)) this.acquired(lease);
+    const resumed = await this.renewer.initialize(leases, stopping);
+    if (stopping?.aborted) return;
+    for (const lease of resumed) this.acquired(lease);
     const signal = this.abort.signal;
     const onError = (what: string) => (err: unknown) => this.logger.warn(errorFields(err), `${what} failed; next round retries`);
     this.takerLoop = new Periodic(() => this.runTaker(), this.options.takerIntervalMs, signal, onError('Lease taker round'));

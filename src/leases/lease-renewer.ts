@@ -36,14 +36,14 @@ export class LeaseRenewer {
   ) {}
 
   /** On start-up, renews every lease owned by this worker id, expired or not: a restart resumes at once. */
-  async initialize(leases: Lease[]): Promise<Lease[]> {
+  async initialize(leases: Lease[], stopping?: AbortSignal): Promise<Lease[]> {
     const mine = leases.filter((l) => l.leaseOwner === this.workerId);
     const resumed: Lease[] = [];
     await Promise.all(
       mine.map(async (lease) => {
         const start = monotonicNow();
         try {
-          if (await this.refresher.renewLease(lease)) {
+          if (await this.refresher.renewLease(lease, stopping ? { abortSignal: stopping } : {})) {
             this.add(lease, start);
             resumed.push(lease);
           }
