@@ -4,6 +4,7 @@ import { startEnv, uniqueName, createStream, putRecords, waitFor, splitShard, me
 import { Recorder, recordingFactory, type Delivery } from '../support/recording-processor.ts';
 import { testScheduler, start } from '../support/scheduler.ts';
 import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
+import { TRIM_HORIZON } from '../../src/retrieval/extended-sequence-number.ts';
 
 const S0 = 'shardId-000000000000';
 const S1 = 'shardId-000000000001';
@@ -89,5 +90,59 @@ describe('per-key order at a merge whose other parent lags (issue 10, item 3)', 
     assert.ok(firstOf(upper!) > lastOf(S0), 'the split child after its parent');
     assert.ok(firstOf(lower!) > lastOf(S0), 'the split child after its parent');
     assert.ok(firstOf(merged) > Math.max(lastOf(upper!), lastOf(S1)), 'the merge child after both parents');
+  });
+
+  it('a not-started child whose parent has no lease waits: the consumer has that parent leased while its shard exists', async () => {
+    const stream = uniqueName('orphan');
+    const app = uniqueName('app');
+    await createStream(env.kinesis, stream, 2);
+    const recorder = new Recorder();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held = new Set<string>();
+    // Both original shards are held, so neither reaches its end (and no child lease comes from there).
+    const factory = recordingFactory(recorder, {
+      onRecords: async (_records, shardId) => {
+        if (shardId !== S0 && shardId !== S1) return;
+        held.add(shardId);
+        await gate;
+      },
+    });
+    const worker = testScheduler(env, { applicationName: app, streamName: stream, workerId: 'w', lease: { shardSyncIntervalMs: 600000 }, processorFactory: factory });
+    const running = start(worker);
+    const put = new Map<string, string[]>();
+    const produce = async (tag: string): Promise<void> => {
+      const records = KEYS.map((k) => ({ ...k, data: `${k.partitionKey}:${tag}` }));
+      await putRecords(env.kinesis, stream, records);
+      for (const r of records) put.set(r.partitionKey, [...(put.get(r.partitionKey) ?? []), r.data]);
+    };
+    await produce('a');
+    await waitFor(() => held.size === 2, 'both shards held');
+    const [, upper] = await splitShard(env.kinesis, stream, S0);
+    await produce('b');
+    const merged = await mergeShards(env.kinesis, stream, upper!, S1);
+    await produce('c');
+    // Another writer (a Java worker, an older ts-kcl) leased the merge child alone.
+    const refresher = new DynamoDBLeaseRefresher(env.dynamodb, app);
+    const shard = (await listShards(env.kinesis, stream)).find((x) => x.ShardId === merged)!;
+    await refresher.createLeaseIfNotExists({
+      leaseKey: merged,
+      leaseCounter: 0,
+      checkpoint: TRIM_HORIZON,
+      ownerSwitchesSinceCheckpoint: 0,
+      parentShardIds: [upper!, S1],
+      childShardIds: [],
+      hashKeyRange: { startingHashKey: shard.HashKeyRange!.StartingHashKey!, endingHashKey: shard.HashKeyRange!.EndingHashKey! },
+    });
+    const upperLease = await waitFor(async () => (await refresher.listLeases()).find((l) => l.leaseKey === upper), 'the lease-less parent leased by the waiting child', 20000);
+    assert.equal(upperLease.checkpoint.sequenceNumber, 'TRIM_HORIZON', 'it descends from a leased shard');
+    assert.deepEqual(upperLease.parentShardIds, [S0]);
+    assert.equal(recorder.byShard(merged).length, 0);
+    release();
+    const total = [...put.values()].reduce((n, v) => n + v.length, 0);
+    await waitFor(() => recorder.dataSet().size >= total, `all ${total} records`, 60000);
+    await worker.startGracefulShutdown();
+    await running;
+    assertPerKeyOrder(recorder.deliveries, put);
   });
 });
