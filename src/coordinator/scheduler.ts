@@ -152,6 +152,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         await this.shardSync!.createChildLeases(lease, childShards);
         this.coordinator?.wakeTaker();
       },
+      resolveMissingParents: async (child, missing) => {
+        const done = await this.shardSync!.resolveMissingParents(child, missing, this.abort.signal);
+        if (done.length < missing.length) this.coordinator?.wakeTaker();
+        return done;
+      },
       parentShardPollIntervalMs: c.coordinator.parentShardPollIntervalMs,
       taskBackoffTimeMs: c.lifecycle.taskBackoffTimeMs,
       callProcessRecordsEvenForEmptyRecordList: c.processor.callProcessRecordsEvenForEmptyRecordList,

@@ -3,7 +3,7 @@ import type { ShardRecordProcessor, ShardRecordProcessorFactory, ChildShard } fr
 import type { RecordsPublisher, RecordsRetrieved } from '../retrieval/records-publisher.ts';
 import { ShardRecordProcessorCheckpointer, type Checkpointer } from '../checkpoint/checkpointer.ts';
 import { SHARD_END, compareExtended, type ExtendedSequenceNumber } from '../retrieval/extended-sequence-number.ts';
-import { blockingParent } from './block-on-parent.ts';
+import { blockingParent, waitsForMissingParents } from './block-on-parent.ts';
 import { ConsumerState, ShutdownReason, canTransition, shutdownRank } from './consumer-states.ts';
 import { backoffDelay, pause } from '../common/backoff.ts';
 import { errorFields, type Logger } from '../common/logger.ts';
@@ -19,6 +19,11 @@ export interface ShardConsumerContext {
   createPublisher(start: ExtendedSequenceNumber, lease: Lease): RecordsPublisher;
   /** Creates the children's leases and records them on the parent; called before shardEnded. */
   onShardEnd(lease: Lease, childShards: ChildShard[] | undefined): Promise<void>;
+  /**
+   * For a child that has not started and parents without a lease: returns the parents it need not wait
+   * for (gone from the stream); the others get leases (through the shard sync), so the child waits.
+   */
+  resolveMissingParents(child: Lease, parentShardIds: string[]): Promise<string[]>;
   parentShardPollIntervalMs: number;
   taskBackoffTimeMs: number;
   callProcessRecordsEvenForEmptyRecordList: boolean;
@@ -111,10 +116,14 @@ export class ShardConsumer {
     }
   }
 
-  /** True when every parent lease that still exists has ended; false when stopped while waiting. */
+  /**
+   * True when every parent has ended or is done without a lease; false when stopped while waiting.
+   * A child that has not started waits for a lease-less parent that still exists (its lease is created).
+   */
   private async waitOnParents(): Promise<boolean> {
+    const gone = new Set<string>(); // lease-less parents found gone from the stream stay gone
     while (!this.stopping.signal.aborted) {
-      const blocking = await this.blockingParent();
+      const blocking = await this.blockingParent(gone);
       if (blocking === undefined) return true;
       this.ctx.logger.debug({ parentShardId: blocking }, 'Waiting for a parent shard to end');
       await pause(this.ctx.parentShardPollIntervalMs, this.stopping.signal);
@@ -122,15 +131,18 @@ export class ShardConsumer {
     return false;
   }
 
-  private async blockingParent(): Promise<string | undefined> {
+  private async blockingParent(gone: Set<string>): Promise<string | undefined> {
     const parents = new Map<string, Lease | undefined>();
+    const strict = waitsForMissingParents(this.lease);
     try {
       for (const id of this.lease.parentShardIds) parents.set(id, await this.ctx.getLease(id));
+      const missing = this.lease.parentShardIds.filter((id) => parents.get(id) === undefined && !gone.has(id));
+      if (strict && missing.length > 0) for (const id of await this.ctx.resolveMissingParents(this.lease, missing)) gone.add(id);
     } catch (err) {
-      this.ctx.logger.warn(errorFields(err), 'Could not read a parent lease; will retry');
+      this.ctx.logger.warn(errorFields(err), 'Could not read a parent lease or check a parent shard; will retry');
       return this.lease.parentShardIds[0];
     }
-    return blockingParent(this.lease.parentShardIds, parents);
+    return blockingParent(this.lease.parentShardIds, parents, strict ? gone : 'all');
   }
 
   /** Creates the processor and calls initialize with the stored checkpoint, retrying with backoff. */

@@ -2,6 +2,7 @@ import { ListShardsCommand, type KinesisClient, type ListShardsCommandOutput, ty
 import { streamLabel, streamParams, type StreamIdentifier } from './stream-identifier.ts';
 import { backoffDelay, sleep } from '../common/backoff.ts';
 import { KinesisClientLibDependencyException, ResourceNotFoundError } from '../errors.ts';
+import { shardExists } from './shard-existence.ts';
 
 export interface ShardInfo {
   shardId: string;
@@ -59,6 +60,11 @@ export class ShardDetector {
         await sleep(backoffDelay(attempt, this.options.backoffMs ?? 1500, 10000), signal);
       }
     }
+  }
+
+  /** Whether one shard still exists, by its own GetShardIterator (Java's default 30 s deadline). */
+  shardExists(shardId: string, signal?: AbortSignal): Promise<boolean> {
+    return shardExists(this.kinesis, this.stream, shardId, 30000, signal);
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { blockingParent } from '../../src/lifecycle/block-on-parent.ts';
+import { blockingParent, waitsForMissingParents } from '../../src/lifecycle/block-on-parent.ts';
 import type { Lease } from '../../src/leases/lease.ts';
 import { testLease } from '../support/leases.ts';
 
@@ -30,5 +30,16 @@ describe('a child waits for its parents (BlockOnParentShardTask)', () => {
     oneDone.set('b', lease('b', 'SHARD_END'));
     assert.equal(blockingParent(['a', 'b'], oneDone), undefined);
     assert.equal(blockingParent(['a', 'b'], new Map([['a', lease('a', 'SHARD_END')], ['b', undefined]])), undefined);
+  });
+  it('a child that has not started waits for a lease-less parent unless that parent is known gone', () => {
+    const missing = new Map<string, Lease | undefined>([['a', lease('a', 'SHARD_END')], ['b', undefined]]);
+    assert.equal(blockingParent(['a', 'b'], missing, new Set()), 'b', 'b exists in the stream: wait (its lease gets created)');
+    assert.equal(blockingParent(['a', 'b'], missing, new Set(['b'])), undefined, 'b is gone from the stream');
+    assert.equal(blockingParent(['a', 'b'], missing, 'all'), undefined, 'a started child: a missing lease was cleaned up');
+    assert.equal(blockingParent(['a', 'b'], new Map([['a', lease('a', '5')], ['b', undefined]]), new Set(['b'])), 'a', 'a leased parent still blocks');
+  });
+  it('only a TRIM_HORIZON child asks about missing parents (LATEST/AT_TIMESTAMP never replay what predates them)', () => {
+    assert.equal(waitsForMissingParents(lease('c', 'TRIM_HORIZON')), true);
+    for (const cp of ['LATEST', 'AT_TIMESTAMP', '12345', 'SHARD_END']) assert.equal(waitsForMissingParents(lease('c', cp)), false, cp);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { childrenOf, determineNewLeases, newLease } from '../../src/leases/hierarchical-shard-syncer.ts';
-import { leasesToDelete } from '../../src/leases/lease-cleanup.ts';
+import { childrenOf, determineNewLeases, newLease, withParentLeases } from '../../src/leases/hierarchical-shard-syncer.ts';
+import { garbageCandidates, leasesToDelete } from '../../src/leases/lease-cleanup.ts';
 import type { Lease } from '../../src/leases/lease.ts';
 import type { ShardInfo } from '../../src/retrieval/shard-detector.ts';
 import { TRIM_HORIZON, esn, type ExtendedSequenceNumber } from '../../src/retrieval/extended-sequence-number.ts';
@@ -155,12 +155,43 @@ describe('determineNewLeases', () => {
       assert.deepEqual(merged.hashKeyRange, { startingHashKey: QUARTER, endingHashKey: MAX });
     });
 
-    it('a merge child descends from a leased shard through either parent', () => {
-      // Only the adjacent parent (1) is leased.
+    it('a merge child descends from a leased shard through either parent; its other parent gets a lease at the initial position', () => {
+      // Only the adjacent parent (1) is leased; 3 is closed and unrelated to any lease (Java gives it one too).
       const created = determineNewLeases([S1, S3, S4], [lease(id(1), esn('10'))], 'LATEST');
       assert.equal(byKey(created, id(4)).checkpoint.sequenceNumber, 'TRIM_HORIZON');
       assert.deepEqual(byKey(created, id(4)).parentShardIds, [id(3), id(1)]);
-      assert.equal(created.some((l) => l.leaseKey === id(3)), false, 'closed, unleased, not a descendant: no LATEST lease');
+      assert.equal(byKey(created, id(3)).checkpoint.sequenceNumber, 'LATEST', 'the merge child waits for both parents: none may be unleased');
+      assert.equal(created.length, 2);
+    });
+
+    it('a merge child leased before its other parent (a split child of a lagging shard): the sync leases that parent', () => {
+      // 0 lags (not ended); 1 ended and created 4 from ChildShards; 3 (0's split child) has no lease.
+      const existing = [lease(id(0), esn('5')), lease(id(1), esn('SHARD_END')), lease(id(4), TRIM_HORIZON, { parentShardIds: [id(3), id(1)] })];
+      for (const pos of ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'] as const) {
+        assert.deepEqual(summary(determineNewLeases(HISTORY, existing, pos)), { [id(2)]: 'TRIM_HORIZON', [id(3)]: 'TRIM_HORIZON' }, pos);
+      }
+      // Once the merge child has started, 3 is consumed: never recreated.
+      const startedChild = existing.map((l) => (l.leaseKey === id(4) ? { ...l, checkpoint: esn('9') } : l));
+      assert.deepEqual(summary(determineNewLeases(HISTORY, startedChild, 'TRIM_HORIZON')), { [id(2)]: 'TRIM_HORIZON' });
+    });
+
+    it('a listing older than the lease Scan (a split between them) recreates nothing', () => {
+      // Listed before 0 split; scanned after: 0 ended, its children leased (one started).
+      const stale = [shard(0, ['0', HALF_1]), S1];
+      const existing = [
+        lease(id(0), esn('SHARD_END'), { childShardIds: [id(2), id(3)] }),
+        lease(id(1), esn('4')),
+        lease(id(2), esn('6'), { parentShardIds: [id(0)] }),
+        lease(id(3), TRIM_HORIZON, { parentShardIds: [id(0)] }),
+      ];
+      for (const pos of ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'] as const) assert.deepEqual(determineNewLeases(stale, existing, pos), [], pos);
+    });
+
+    it('a listing older than the Scan by a generation: lineage from the leases keeps consumed shards dead', () => {
+      // Listed: 0 closed, 2 and 3 open. Scanned later: 3 split into 5 and 6, both started, 0 and 3 cleaned up.
+      const stale = [S0, S2, shard(3, [QUARTER, HALF_1], { parent: 0 })];
+      const existing = [lease(id(2), esn('6'), { parentShardIds: [id(0)] }), lease(id(5), esn('8'), { parentShardIds: [id(3)] }), lease(id(6), esn('9'), { parentShardIds: [id(3)] })];
+      for (const pos of ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'] as const) assert.deepEqual(determineNewLeases(stale, existing, pos), [], pos);
     });
 
     it('descends through a leased parent that is no longer listed (past retention)', () => {
@@ -238,6 +269,37 @@ describe('determineNewLeases', () => {
   });
 });
 
+describe('withParentLeases (children created at a parent\'s end)', () => {
+  const child4 = newLease(S4, TRIM_HORIZON);
+  it('a merge child whose other parent has no lease: that parent first, at TRIM_HORIZON when it descends from a leased shard', () => {
+    const existing = [lease(id(0), esn('5')), lease(id(1), esn('SHARD_END'))];
+    for (const pos of ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'] as const) {
+      const leases = withParentLeases([child4], HISTORY, existing, pos);
+      assert.deepEqual(leases.map((l) => [l.leaseKey, l.checkpoint.sequenceNumber]), [[id(3), 'TRIM_HORIZON'], [id(4), 'TRIM_HORIZON']], pos);
+    }
+  });
+  it('a parent unrelated to any lease gets the initial position and ends the walk up (unless TRIM_HORIZON)', () => {
+    const existing = [lease(id(1), esn('SHARD_END'))];
+    assert.deepEqual(summary(withParentLeases([child4], HISTORY, existing, 'LATEST')), { [id(3)]: 'LATEST', [id(4)]: 'TRIM_HORIZON' });
+    assert.deepEqual(summary(withParentLeases([child4], HISTORY, existing, 'TRIM_HORIZON')), { [id(0)]: 'TRIM_HORIZON', [id(3)]: 'TRIM_HORIZON', [id(4)]: 'TRIM_HORIZON' });
+  });
+  it('walks up every generation between the new child and the leased ancestor, oldest first', () => {
+    // 0 (leased) -> 7 -> 3' -> merge with 1 -> 4'
+    const shards = [S0, S1, shard(7, [QUARTER, HALF_1], { parent: 0, closed: true }), shard(3, [QUARTER, HALF_1], { parent: 7, closed: true }), S4];
+    const leases = withParentLeases([child4], shards, [lease(id(0), esn('5')), lease(id(1), esn('SHARD_END'))], 'LATEST');
+    assert.deepEqual(leases.map((l) => l.leaseKey), [id(7), id(3), id(4)]);
+    assert.ok(leases.every((l) => l.checkpoint.sequenceNumber === 'TRIM_HORIZON'));
+  });
+  it('split children of a leased parent need nothing more; leased or consumed parents are never recreated', () => {
+    assert.deepEqual(withParentLeases([newLease(S2, TRIM_HORIZON), newLease(S3, TRIM_HORIZON)], HISTORY, [lease(id(0), esn('SHARD_END'))], 'LATEST').map((l) => l.leaseKey), [id(2), id(3)]);
+    // 3 is an ancestor of a started lease elsewhere (cannot happen for a real parent, but never recreate it).
+    const consumed = [lease(id(1), esn('SHARD_END')), lease(id(9), esn('7'), { parentShardIds: [id(3)] })];
+    assert.deepEqual(withParentLeases([child4], HISTORY, consumed, 'TRIM_HORIZON').map((l) => l.leaseKey), [id(4)]);
+    // A parent missing from the listing (gone from the stream) gets no lease.
+    assert.deepEqual(withParentLeases([child4], [S1, S4], [lease(id(1), esn('SHARD_END'))], 'TRIM_HORIZON').map((l) => l.leaseKey), [id(4)]);
+  });
+});
+
 describe('childrenOf', () => {
   it('finds split children and merge children through either parent', () => {
     assert.deepEqual(childrenOf(id(0), HISTORY).map((s) => s.shardId), [id(2), id(3)]);
@@ -249,6 +311,7 @@ describe('childrenOf', () => {
 });
 
 describe('leasesToDelete', () => {
+  const NONE_GONE = new Set<string>();
   const started = esn('49590000000000000000000000000000000000000000000000000777');
   const ended = esn('SHARD_END');
 
@@ -258,31 +321,31 @@ describe('leasesToDelete', () => {
       lease('c1', started, { parentShardIds: ['p'] }),
       lease('c2', esn('1', 3), { parentShardIds: ['p'] }),
     ];
-    const { completed, garbage } = leasesToDelete(leases, undefined);
+    const { completed, garbage } = leasesToDelete(leases, NONE_GONE);
     assert.deepEqual(completed.map((l) => l.leaseKey), ['p']);
     assert.deepEqual(garbage, []);
   });
 
   it('a child that has itself ended counts as started', () => {
     const leases = [lease('p', ended, { childShardIds: ['c'] }), lease('c', ended, { parentShardIds: ['p'] })];
-    assert.deepEqual(leasesToDelete(leases, undefined).completed.map((l) => l.leaseKey), ['p']);
+    assert.deepEqual(leasesToDelete(leases, NONE_GONE).completed.map((l) => l.leaseKey), ['p']);
   });
 
   for (const notStarted of ['TRIM_HORIZON', 'AT_TIMESTAMP', 'LATEST']) {
     it(`keeps an ended lease while a child is still at ${notStarted}`, () => {
       const leases = [lease('p', ended, { childShardIds: ['c1', 'c2'] }), lease('c1', started), lease('c2', esn(notStarted))];
-      assert.deepEqual(leasesToDelete(leases, undefined).completed, []);
+      assert.deepEqual(leasesToDelete(leases, NONE_GONE).completed, []);
     });
   }
 
   it('keeps an ended lease while a child lease is missing', () => {
     const leases = [lease('p', ended, { childShardIds: ['c1', 'c2'] }), lease('c1', started)];
-    assert.deepEqual(leasesToDelete(leases, undefined).completed, []);
+    assert.deepEqual(leasesToDelete(leases, NONE_GONE).completed, []);
   });
 
   it('keeps an ended lease whose children are not recorded yet', () => {
     const leases = [lease('p', ended, { childShardIds: [] }), lease('c1', started, { parentShardIds: ['p'] })];
-    assert.deepEqual(leasesToDelete(leases, undefined).completed, []);
+    assert.deepEqual(leasesToDelete(leases, NONE_GONE).completed, []);
   });
 
   it('keeps an ended lease while one of its own parents’ leases exists', () => {
@@ -292,9 +355,9 @@ describe('leasesToDelete', () => {
       lease('c', started, { parentShardIds: ['p'] }),
     ];
     // gp's child q has no lease, so gp stays; p must wait for gp.
-    assert.deepEqual(leasesToDelete(leases, undefined).completed, []);
+    assert.deepEqual(leasesToDelete(leases, NONE_GONE).completed, []);
     const withoutGrandparent = leases.filter((l) => l.leaseKey !== 'gp');
-    assert.deepEqual(leasesToDelete(withoutGrandparent, undefined).completed.map((l) => l.leaseKey), ['p']);
+    assert.deepEqual(leasesToDelete(withoutGrandparent, NONE_GONE).completed.map((l) => l.leaseKey), ['p']);
   });
 
   it('deletes both merge parents once the merged child has started (not before)', () => {
@@ -303,33 +366,40 @@ describe('leasesToDelete', () => {
       lease('p2', ended, { childShardIds: ['m'] }),
       lease('m', started, { parentShardIds: ['p1', 'p2'] }),
     ];
-    assert.deepEqual(leasesToDelete(leases, undefined).completed.map((l) => l.leaseKey), ['p1', 'p2']);
+    assert.deepEqual(leasesToDelete(leases, NONE_GONE).completed.map((l) => l.leaseKey), ['p1', 'p2']);
     const notYet = leases.map((l) => (l.leaseKey === 'm' ? { ...l, checkpoint: TRIM_HORIZON } : l));
-    assert.deepEqual(leasesToDelete(notYet, undefined).completed, []);
+    assert.deepEqual(leasesToDelete(notYet, NONE_GONE).completed, []);
   });
 
   it('never deletes a lease that has not ended', () => {
     const leases = [lease('p', started, { childShardIds: ['c'] }), lease('c', started, { parentShardIds: ['p'] })];
-    assert.deepEqual(leasesToDelete(leases, undefined), { completed: [], garbage: [] });
+    assert.deepEqual(leasesToDelete(leases, NONE_GONE), { completed: [], garbage: [] });
   });
 
-  it('leases of shards absent from the shard set are garbage', () => {
+  it('garbage is only what the existence check called gone, never what a listing left out', () => {
     const leases = [lease('live-1', started), lease('gone-1', started), lease('gone-2', ended), lease('live-2', TRIM_HORIZON)];
-    const { completed, garbage } = leasesToDelete(leases, new Set(['live-1', 'live-2', 'unleased']));
+    const { completed, garbage } = leasesToDelete(leases, new Set(['gone-1', 'gone-2', 'unleased']));
     assert.deepEqual(completed, []);
     assert.deepEqual(garbage.map((l) => l.leaseKey), ['gone-1', 'gone-2']);
   });
 
   it('a completed lease is reported once, as completed, even when its shard is gone', () => {
     const leases = [lease('p', ended, { childShardIds: ['c'] }), lease('c', started, { parentShardIds: ['p'] })];
-    const { completed, garbage } = leasesToDelete(leases, new Set(['c']));
+    const { completed, garbage } = leasesToDelete(leases, new Set(['p']));
     assert.deepEqual(completed.map((l) => l.leaseKey), ['p']);
     assert.deepEqual(garbage, []);
   });
 
-  it('no shard set (undefined) means no garbage', () => {
+  it('nothing checked (or every check failed) means no garbage', () => {
     const leases = [lease('x', started), lease('y', ended)];
-    assert.deepEqual(leasesToDelete(leases, undefined).garbage, []);
-    assert.deepEqual(leasesToDelete(leases, new Set()).garbage.map((l) => l.leaseKey), ['x', 'y'], 'an empty set is a set: everything is garbage');
+    assert.deepEqual(leasesToDelete(leases, NONE_GONE).garbage, []);
+  });
+});
+
+describe('garbageCandidates', () => {
+  it('only leases the listing did not show are checked; a listing never condemns a lease by itself', () => {
+    const leases = [lease('listed', esn('5')), lease('new-child', TRIM_HORIZON), lease('old-ended', esn('SHARD_END'))];
+    assert.deepEqual(garbageCandidates(leases, new Set(['listed'])).map((l) => l.leaseKey), ['new-child', 'old-ended']);
+    assert.deepEqual(garbageCandidates(leases, new Set(['listed', 'new-child', 'old-ended'])), []);
   });
 });
