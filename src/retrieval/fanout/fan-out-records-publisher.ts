@@ -140,7 +140,8 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     this.position = startingPosition(deps.start.checkpoint, deps.start.timestamp);
     this.probeInterval = this.options.shardEndProbeIntervalMs;
     this.nextProbeAt = performance.now() + this.probeInterval;
-    this.loop = this.run();
+    // run() handles its own failures; this only keeps a bug in it from becoming an unhandled rejection.
+    this.loop = this.run().catch((err: unknown) => this.logger.error(errorFields(err), 'The retrieval loop failed unexpectedly'));
   }
 
   async next(signal: AbortSignal): Promise<RecordsRetrieved> {
@@ -368,9 +369,19 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     return pause(delay, this.abort.signal);
   }
 
+  /** The owner's predicate; one that throws is a bug there, and fetching stops as if it said no. */
+  private mayFetch(): boolean {
+    try {
+      return this.hooks.mayFetch?.() ?? true;
+    } catch (err) {
+      this.logger.error(errorFields(err), 'mayFetch() threw; retrieval stops');
+      return false;
+    }
+  }
+
   /** The owner withdrew permission to fetch (its lease expired locally): stop for good, quietly. */
   private forbidden(): boolean {
-    if (this.hooks.mayFetch === undefined || this.hooks.mayFetch()) return false;
+    if (this.mayFetch()) return false;
     if (!this.abort.signal.aborted) {
       this.logger.info({}, 'Fetching is no longer allowed; retrieval stops');
       this.abort.abort(new Error('fetching is no longer allowed'));

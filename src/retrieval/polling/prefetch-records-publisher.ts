@@ -46,7 +46,8 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
   ) {
     this.filterAfter = start.checkpoint;
     this.streak = new FailureStreak(logger, (err) => hooks.reportError?.(err), { baseMs: Math.max(options.idleTimeBetweenReadsMs, 200), capMs: 30000 });
-    this.loop = this.run();
+    // run() handles its own failures; this only keeps a bug in it from becoming an unhandled rejection.
+    this.loop = this.run().catch((err: unknown) => this.logger.error(errorFields(err), 'The retrieval loop failed unexpectedly'));
   }
 
   async next(signal: AbortSignal): Promise<RecordsRetrieved> {
@@ -173,9 +174,19 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     return this.streak.fail(err, 'loud', `${call} failed; backing off and retrying`, { lastFetched });
   }
 
+  /** The owner's predicate; one that throws is a bug there, and fetching stops as if it said no. */
+  private mayFetch(): boolean {
+    try {
+      return this.hooks.mayFetch?.() ?? true;
+    } catch (err) {
+      this.logger.error(errorFields(err), 'mayFetch() threw; retrieval stops');
+      return false;
+    }
+  }
+
   /** The owner withdrew permission to fetch (its lease expired locally): stop for good, quietly. */
   private forbidden(): boolean {
-    if (this.hooks.mayFetch === undefined || this.hooks.mayFetch()) return false;
+    if (this.mayFetch()) return false;
     if (!this.abort.signal.aborted) {
       this.logger.info({}, 'Fetching is no longer allowed; retrieval stops');
       this.abort.abort();
