@@ -4,19 +4,38 @@ import { childLogger, type Logger } from '../common/logger.ts';
 import type { Lease } from '../leases/lease.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ExtendedSequenceNumber } from '../retrieval/extended-sequence-number.ts';
-import type { RecordsPublisher } from '../retrieval/records-publisher.ts';
+import type { PublisherHooks, RecordsPublisher } from '../retrieval/records-publisher.ts';
 import { KinesisDataFetcher } from '../retrieval/polling/kinesis-data-fetcher.ts';
 import { PrefetchRecordsPublisher } from '../retrieval/polling/prefetch-records-publisher.ts';
 import { FanOutConsumerRegistration } from '../retrieval/fanout/consumer-registration.ts';
 import { FanOutRecordsPublisher } from '../retrieval/fanout/fan-out-records-publisher.ts';
 import { getRecordsShardEndProbe } from '../retrieval/fanout/shard-end-probe.ts';
 
-export type RecordsPublisherFactory = (lease: Lease, start: ExtendedSequenceNumber) => RecordsPublisher;
+/** Per publisher: `mayFetch` is checked before every Kinesis call and every batch queued (false stops it). */
+export interface CreatePublisherOptions {
+  mayFetch?: () => boolean;
+}
+
+export type RecordsPublisherFactory = (lease: Lease, start: ExtendedSequenceNumber, options?: CreatePublisherOptions) => RecordsPublisher;
+
+/** Where retrieval failures go (the Scheduler's `error` event), once per failure streak of a shard. */
+export type RetrievalErrorReporter = (err: unknown, shardId: string) => void;
 
 /** Picks the retrieval mode once; the shard consumer only ever sees a RecordsPublisher. */
-export function createRecordsPublisherFactory(config: ResolvedConfig, clients: AwsClients, logger: Logger, metrics: Metrics): RecordsPublisherFactory {
+export function createRecordsPublisherFactory(
+  config: ResolvedConfig,
+  clients: AwsClients,
+  logger: Logger,
+  metrics: Metrics,
+  reportError: RetrievalErrorReporter,
+): RecordsPublisherFactory {
   const timestamp = typeof config.initialPosition === 'object' ? config.initialPosition.timestamp : undefined;
   const r = config.retrieval;
+  const timeoutMs = r.kinesisRequestTimeoutMs;
+  const hooks = (shardId: string, options: CreatePublisherOptions | undefined): PublisherHooks => ({
+    reportError: (err) => reportError(err, shardId),
+    ...(options?.mayFetch ? { mayFetch: options.mayFetch } : {}),
+  });
   if (r.mode === 'fanout') {
     // One registration per Scheduler, shared by every shard; started now so the consumer is (being)
     // created while the first leases are taken. Failures are logged and retried by the publishers.
@@ -26,9 +45,10 @@ export function createRecordsPublisherFactory(config: ResolvedConfig, clients: A
       r.consumerName,
       r.consumerArn,
       childLogger(logger, { component: 'FanOutConsumerRegistration' }),
+      { requestTimeoutMs: timeoutMs },
     );
     registration.consumerArn().catch(() => undefined);
-    return (lease, start) =>
+    return (lease, start, options) =>
       new FanOutRecordsPublisher({
         kinesis: clients.fanOutKinesis,
         consumer: registration,
@@ -36,18 +56,21 @@ export function createRecordsPublisherFactory(config: ResolvedConfig, clients: A
         start: { checkpoint: start, ...(timestamp ? { timestamp } : {}) },
         hashKeyRange: lease.hashKeyRange,
         // Unary calls, for servers that never end a closed shard's subscription (see shard-end-probe.ts).
-        probeShardEnd: getRecordsShardEndProbe(new KinesisDataFetcher(clients.kinesis, config.stream, lease.leaseKey, 1)),
+        probeShardEnd: getRecordsShardEndProbe(new KinesisDataFetcher(clients.kinesis, config.stream, lease.leaseKey, 1, timeoutMs)),
         logger: childLogger(logger, { component: 'FanOutRecordsPublisher', shardId: lease.leaseKey }),
         metrics,
+        hooks: hooks(lease.leaseKey, options),
+        options: { requestTimeoutMs: timeoutMs },
       });
   }
-  return (lease, start) =>
+  return (lease, start, options) =>
     new PrefetchRecordsPublisher(
-      new KinesisDataFetcher(clients.kinesis, config.stream, lease.leaseKey, r.maxRecords),
+      new KinesisDataFetcher(clients.kinesis, config.stream, lease.leaseKey, r.maxRecords, timeoutMs),
       { checkpoint: start, ...(timestamp ? { timestamp } : {}) },
       lease.hashKeyRange,
       r,
       childLogger(logger, { component: 'PrefetchRecordsPublisher', shardId: lease.leaseKey }),
       metrics,
+      hooks(lease.leaseKey, options),
     );
 }

@@ -141,7 +141,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     );
     // One checkpointer for every shard: it persists through the renewer, which holds the leases.
     const checkpointer = new DynamoDBCheckpointer(this.coordinator.renewer);
-    const createPublisher = createRecordsPublisherFactory(c, this.clients, this.logger, this.metrics);
+    const createPublisher = createRecordsPublisherFactory(c, this.clients, this.logger, this.metrics, (err, id) => this.reportError(err, id));
     const context = (shardId: string): ShardConsumerContext => ({
       streamName: c.stream.streamName ?? '',
       processorFactory: c.processorFactory,

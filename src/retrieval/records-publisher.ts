@@ -25,3 +25,14 @@ export interface RecordsPublisher {
   /** Stops fetching; pending batches are discarded. Idempotent. */
   stop(): Promise<void>;
 }
+
+/** What a publisher is told by its owner, beside where to start. Retrieval knows nothing of leases. */
+export interface PublisherHooks {
+  /**
+   * Checked right before every Kinesis call and before a batch is queued: false stops fetching for good
+   * (nothing more is called or queued). The owner uses it for a lease that expired locally.
+   */
+  mayFetch?: () => boolean;
+  /** A retrieval failure worth telling the application (once per failure streak, not per retry). */
+  reportError?: (err: unknown) => void;
+}

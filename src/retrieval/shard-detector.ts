@@ -3,6 +3,7 @@ import { streamLabel, streamParams, type StreamIdentifier } from './stream-ident
 import { backoffDelay, sleep } from '../common/backoff.ts';
 import { KinesisClientLibDependencyException, ResourceNotFoundError } from '../errors.ts';
 import { shardExists } from './shard-existence.ts';
+import { withDeadline } from '../common/deadline.ts';
 
 export interface ShardInfo {
   shardId: string;
@@ -21,11 +22,15 @@ export interface ShardDetectorOptions {
   maxAttempts?: number;
 }
 
-/** Lists a stream's shards with pagination (Java's KinesisShardDetector). */
+/**
+ * Lists a stream's shards with pagination (Java's KinesisShardDetector). Each ListShards call has a
+ * deadline (`requestTimeoutMs`, Java's kinesisRequestTimeout) besides the caller's signal.
+ */
 export class ShardDetector {
   constructor(
     private readonly kinesis: KinesisClient,
     private readonly stream: StreamIdentifier,
+    private readonly requestTimeoutMs = 30000,
     private readonly options: ShardDetectorOptions = {},
   ) {}
 
@@ -47,7 +52,9 @@ export class ShardDetector {
       try {
         // With a NextToken, ListShards forbids the stream name.
         const input = nextToken ? { NextToken: nextToken } : streamParams(this.stream);
-        return await this.kinesis.send(new ListShardsCommand(input), signal ? { abortSignal: signal } : {});
+        return await withDeadline(`ListShards on ${streamLabel(this.stream)}`, this.requestTimeoutMs, signal, (abortSignal) =>
+          this.kinesis.send(new ListShardsCommand(input), { abortSignal }),
+        );
       } catch (err) {
         const name = err instanceof Error ? err.name : '';
         if (name === 'ResourceNotFoundException') {
@@ -62,9 +69,9 @@ export class ShardDetector {
     }
   }
 
-  /** Whether one shard still exists, by its own GetShardIterator (Java's default 30 s deadline). */
+  /** Whether one shard still exists, by its own GetShardIterator. */
   shardExists(shardId: string, signal?: AbortSignal): Promise<boolean> {
-    return shardExists(this.kinesis, this.stream, shardId, 30000, signal);
+    return shardExists(this.kinesis, this.stream, shardId, this.requestTimeoutMs, signal);
   }
 }
 

@@ -36,6 +36,11 @@ export class FaultProxy {
     this.rules.push({ target, fault, skip: options.skip ?? 0, times: options.times ?? 1 });
   }
 
+  /** Ends every fault still pending for `target`: a fault that lasted a while stops. */
+  clear(target: string): void {
+    for (const rule of this.rules) if (rule.target === target) rule.times = 0;
+  }
+
   /** Calls seen for a target (faulted or forwarded). */
   count(target: string): number {
     return this.counts.get(target) ?? 0;

@@ -7,7 +7,7 @@ import { Metrics } from '../../src/metrics/metrics.ts';
 import type { MetricDatum } from '../../src/metrics/metrics-sink.ts';
 import { silentLogger } from '../../src/common/logger.ts';
 import { esn, TRIM_HORIZON, LATEST, AT_TIMESTAMP, type ExtendedSequenceNumber } from '../../src/retrieval/extended-sequence-number.ts';
-import type { RecordsRetrieved } from '../../src/retrieval/records-publisher.ts';
+import type { PublisherHooks, RecordsRetrieved } from '../../src/retrieval/records-publisher.ts';
 
 const ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c:1';
 const seq = (n: number): string => `4968${String(n).padStart(52, '0')}`;
@@ -21,7 +21,7 @@ const event = (a: number, b: number, extra: Partial<SubscribeToShardEvent> = {})
 const empty = (after: number): SubscribeToShardEvent => ({ Records: [], ContinuationSequenceNumber: seq(after), MillisBehindLatest: 0 });
 
 /** What one subscription does: its events in order, then 'hang' (silence until aborted), 'end' (service completes), or an error. */
-type Script = { events: (SubscribeToShardEvent | SubscribeToShardEventStream)[]; then?: 'hang' | 'end' | Error; reject?: Error; gapMs?: number };
+type Script = { events: (SubscribeToShardEvent | SubscribeToShardEventStream)[]; then?: 'hang' | 'end' | Error; reject?: Error; gapMs?: number; unanswered?: boolean };
 
 interface Call {
   position: StartingPosition;
@@ -43,6 +43,10 @@ function fakeKinesis(scripts: Script[]): { client: KinesisClient; calls: Call[] 
       calls.push(call);
       const script = scripts[calls.length - 1] ?? { events: [], then: 'hang' };
       if (script.reject) throw script.reject;
+      if (script.unanswered) {
+        await aborted(signal); // accepted, never answered: only the caller's abort ends it
+        throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+      }
       async function* stream(): AsyncGenerator<SubscribeToShardEventStream> {
         for (const e of script.events) {
           if (script.gapMs) await new Promise((r) => setTimeout(r, script.gapMs));
@@ -81,7 +85,15 @@ afterEach(async () => {
 
 function publisher(
   client: KinesisClient,
-  opts: { checkpoint?: ExtendedSequenceNumber; timestamp?: Date; options?: Partial<FanOutOptions>; consumer?: ConsumerArnSource; probe?: ShardEndProbe; metrics?: Metrics } = {},
+  opts: {
+    checkpoint?: ExtendedSequenceNumber;
+    timestamp?: Date;
+    options?: Partial<FanOutOptions>;
+    consumer?: ConsumerArnSource;
+    probe?: ShardEndProbe;
+    metrics?: Metrics;
+    hooks?: PublisherHooks;
+  } = {},
 ): FanOutRecordsPublisher {
   const p = new FanOutRecordsPublisher({
     kinesis: client,
@@ -92,12 +104,19 @@ function publisher(
     ...(opts.probe ? { probeShardEnd: opts.probe } : {}),
     logger: silentLogger,
     metrics: opts.metrics ?? new Metrics('NONE', [], silentLogger),
+    ...(opts.hooks ? { hooks: opts.hooks } : {}),
     options: { ...FAST, ...opts.options },
   });
   publishers.push(p);
   return p;
 }
 
+/** A signal that aborts after `ms`; unlike AbortSignal.timeout, its timer keeps the test alive. */
+const abortAfter = (ms: number): AbortSignal => {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error(`nothing within ${ms} ms`)), ms);
+  return controller.signal;
+};
 const never = new AbortController().signal;
 const data = (b: RecordsRetrieved): string[] => b.records.map((r) => Buffer.from(r.data).toString());
 const withTimeout = <T>(promise: Promise<T>, ms = 2000): Promise<T> =>
@@ -279,5 +298,27 @@ describe('FanOutRecordsPublisher', () => {
     assert.ok(probes.every((x) => x.after === seq(2)));
     assert.ok(probes[2]!.at - probes[1]!.at >= probes[1]!.at - probes[0]!.at - 5, 'the interval does not shrink');
     assert.deepEqual(last.childShards, [{ shardId: 'shardId-000000000001', parentShards: ['shardId-000000000000'] }]);
+  });
+
+  it('a SubscribeToShard that is never answered fails after requestTimeoutMs, is reported, and is retried', async () => {
+    const { client, calls } = fakeKinesis([{ events: [], unanswered: true }, { events: [event(1, 2)], then: 'hang' }]);
+    const reported: unknown[] = [];
+    const p = publisher(client, { options: { requestTimeoutMs: 100 }, hooks: { reportError: (err) => reported.push(err) } });
+    assert.deepEqual(data(await withTimeout(p.next(never))), ['d1', 'd2']);
+    assert.equal(calls[0]!.signal.aborted, true, 'the unanswered request was cut');
+    assert.equal(calls.length, 2);
+    assert.equal((reported[0] as Error).name, 'RequestTimeoutError');
+  });
+
+  it('queues no further event and subscribes no more once mayFetch() says no', async () => {
+    const { client, calls } = fakeKinesis([{ events: [event(1, 1), event(2, 2), event(3, 3)], gapMs: 50, then: 'end' }]);
+    let allowed = true;
+    const p = publisher(client, { hooks: { mayFetch: () => allowed } });
+    assert.deepEqual(data(await withTimeout(p.next(never))), ['d1']);
+    allowed = false;
+    await assert.rejects(p.next(abortAfter(300)));
+    await withTimeout(p.stop(), 500);
+    assert.equal(calls.length, 1, 'no new subscription');
+    assert.equal(calls[0]!.signal.aborted, true, 'the open subscription was closed');
   });
 });

@@ -48,6 +48,24 @@ describe('FanOutConsumerRegistration', () => {
   before(() => void (keepAlive = setInterval(() => undefined, 1000)));
   after(() => clearInterval(keepAlive));
 
+  it('gives every Describe/Register call a deadline: an unanswered one fails in time, and the next caller tries again', async () => {
+    let answered = false;
+    const calls: string[] = [];
+    const client = {
+      send: (command: { constructor: { name: string } }, options?: { abortSignal?: AbortSignal }) => {
+        calls.push(command.constructor.name);
+        if (answered) return Promise.resolve(active);
+        // Accepted, never answered: only the caller's abort ends it.
+        return new Promise((_, reject) => options?.abortSignal?.addEventListener('abort', () => reject(awsError('AbortError')), { once: true }));
+      },
+    } as unknown as KinesisClient;
+    const r = registration(client, { options: { requestTimeoutMs: 50 } });
+    await assert.rejects(r.consumerArn(), (err: Error) => err instanceof KinesisClientLibDependencyException && /no answer within 50 ms/.test(err.message));
+    answered = true;
+    assert.equal(await r.consumerArn(), CONSUMER_ARN);
+    assert.deepEqual(calls, ['DescribeStreamConsumerCommand', 'DescribeStreamConsumerCommand']);
+  });
+
   it('uses a configured consumerArn without calling Kinesis', async () => {
     const { client, calls } = fakeKinesis({});
     assert.equal(await registration(client, { consumerArn: 'arn:given' }).consumerArn(), 'arn:given');

@@ -7,6 +7,7 @@ import {
 import { streamLabel, type StreamIdentifier } from '../stream-identifier.ts';
 import { errorFields, type Logger } from '../../common/logger.ts';
 import { KclError, KinesisClientLibDependencyException } from '../../errors.ts';
+import { withDeadline } from '../../common/deadline.ts';
 
 export interface ConsumerRegistrationOptions {
   /** Java FanOutConfig.maxDescribeStreamSummaryRetries = 10. */
@@ -17,6 +18,8 @@ export interface ConsumerRegistrationOptions {
   registerStreamConsumerRetries: number;
   /** Java FanOutConfig.retryBackoffMillis = 1000; each wait adds 0-100 ms of jitter. */
   retryBackoffMs: number;
+  /** Deadline of each Describe/Register call (Java kinesisRequestTimeout = 30 s): none may hang a registration. */
+  requestTimeoutMs: number;
   random: () => number;
 }
 
@@ -25,6 +28,7 @@ export const DEFAULT_REGISTRATION_OPTIONS: Readonly<ConsumerRegistrationOptions>
   maxDescribeStreamConsumerRetries: 10,
   registerStreamConsumerRetries: 10,
   retryBackoffMs: 1000,
+  requestTimeoutMs: 30000,
   random: Math.random,
 });
 
@@ -101,7 +105,9 @@ export class FanOutConsumerRegistration {
       if (consumer === undefined) {
         try {
           const out = await this.retryThrottled('RegisterStreamConsumer', this.options.registerStreamConsumerRetries, () =>
-            this.kinesis.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: this.consumerName })),
+            this.send('RegisterStreamConsumer', (abortSignal) =>
+              this.kinesis.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: this.consumerName }), { abortSignal }),
+            ),
           );
           this.logger.info({ ...label, consumerArn: out.Consumer?.ConsumerARN }, 'Registered the stream consumer for enhanced fan-out');
           consumer = { arn: out.Consumer?.ConsumerARN, status: out.Consumer?.ConsumerStatus };
@@ -122,7 +128,9 @@ export class FanOutConsumerRegistration {
   private async getStreamArn(): Promise<string> {
     if (this.streamArn !== undefined) return this.streamArn;
     const out = await this.retryThrottled('DescribeStreamSummary', this.options.maxDescribeStreamSummaryRetries, () =>
-      this.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: this.stream.streamName ?? '' })),
+      this.send('DescribeStreamSummary', (abortSignal) =>
+        this.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: this.stream.streamName ?? '' }), { abortSignal }),
+      ),
     ).catch((err: unknown) => {
       throw this.wrap('DescribeStreamSummary', err);
     });
@@ -136,7 +144,9 @@ export class FanOutConsumerRegistration {
   private async describe(streamArn: string): Promise<ConsumerFound | undefined> {
     try {
       const out = await this.retryThrottled('DescribeStreamConsumer', this.options.maxDescribeStreamConsumerRetries, () =>
-        this.kinesis.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: this.consumerName })),
+        this.send('DescribeStreamConsumer', (abortSignal) =>
+          this.kinesis.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: this.consumerName }), { abortSignal }),
+        ),
       );
       return { arn: out.ConsumerDescription?.ConsumerARN, status: out.ConsumerDescription?.ConsumerStatus };
     } catch (err) {
@@ -150,7 +160,9 @@ export class FanOutConsumerRegistration {
     for (let attempt = 0; attempt < this.options.maxDescribeStreamConsumerRetries; attempt++) {
       await this.backoff();
       const out = await this.retryThrottled('DescribeStreamConsumer', this.options.maxDescribeStreamConsumerRetries, () =>
-        this.kinesis.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerARN: arn })),
+        this.send('DescribeStreamConsumer', (abortSignal) =>
+          this.kinesis.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerARN: arn }), { abortSignal }),
+        ),
       ).catch((err: unknown) => {
         throw this.wrap('DescribeStreamConsumer', err);
       });
@@ -174,6 +186,11 @@ export class FanOutConsumerRegistration {
         await this.backoff();
       }
     }
+  }
+
+  /** One call with its deadline; a registration is shared by every shard, so no caller's signal cancels it. */
+  private send<T>(operation: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return withDeadline(`${operation} for stream consumer ${this.consumerName}`, this.options.requestTimeoutMs, undefined, call);
   }
 
   /** Unref'd: a registration still retrying must not keep a process alive once its Scheduler has shut down. */

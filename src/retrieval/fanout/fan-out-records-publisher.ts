@@ -5,13 +5,15 @@ import {
   type SubscribeToShardEvent,
   type SubscribeToShardEventStream,
 } from '@aws-sdk/client-kinesis';
-import type { RecordsPublisher, RecordsRetrieved } from '../records-publisher.ts';
+import type { PublisherHooks, RecordsPublisher, RecordsRetrieved } from '../records-publisher.ts';
+import { FailureStreak } from '../failure-streak.ts';
+import { RequestTimeoutError } from '../../common/deadline.ts';
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
 import type { HashKeyRange } from '../aggregation/index.ts';
 import type { ChildShard } from '../../processor/shard-record-processor.ts';
 import { toChildShards, toClientRecords } from '../records-converter.ts';
 import type { ShardEndProbe } from './shard-end-probe.ts';
-import { backoffDelay, pause, wakeable } from '../../common/backoff.ts';
+import { pause, wakeable } from '../../common/backoff.ts';
 import { errorFields, type Logger } from '../../common/logger.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 
@@ -23,6 +25,11 @@ export interface FanOutOptions {
    * event is awaited is restarted. Time the queue is full does not count.
    */
   maxTimeBetweenEventsMs: number;
+  /**
+   * Deadline for SubscribeToShard's initial response (Java kinesisRequestTimeout = 30 s): a request that is
+   * accepted and never answered fails and is retried with backoff. After the response, the silence timer rules.
+   */
+  requestTimeoutMs: number;
   /** Base of the jittered, capped exponential backoff before resubscribing after a failure. */
   retryBackoffMs: number;
   maxRetryBackoffMs: number;
@@ -38,6 +45,7 @@ export interface FanOutOptions {
 export const DEFAULT_FAN_OUT_OPTIONS: Readonly<FanOutOptions> = Object.freeze({
   maxPendingBatches: 3,
   maxTimeBetweenEventsMs: 60000,
+  requestTimeoutMs: 30000,
   retryBackoffMs: 1000,
   maxRetryBackoffMs: 30000,
   shardEndProbeIntervalMs: 2000,
@@ -62,6 +70,8 @@ export interface FanOutPublisherDeps {
   probeShardEnd?: ShardEndProbe;
   logger: Logger;
   metrics: Metrics;
+  /** `mayFetch` before every subscription, probe and event queued; `reportError` once per failure streak. */
+  hooks?: PublisherHooks;
   options?: Partial<FanOutOptions>;
 }
 
@@ -112,6 +122,8 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
   private nextProbeAt: number;
   private readonly logger: Logger;
   private readonly metrics: Metrics;
+  private readonly hooks: PublisherHooks;
+  private readonly streak: FailureStreak;
 
   constructor(deps: FanOutPublisherDeps) {
     this.options = { ...DEFAULT_FAN_OUT_OPTIONS, ...deps.options };
@@ -122,11 +134,14 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     this.probeShardEnd = deps.probeShardEnd;
     this.logger = deps.logger;
     this.metrics = deps.metrics;
+    this.hooks = deps.hooks ?? {};
+    this.streak = new FailureStreak(this.logger, (err) => this.hooks.reportError?.(err), { baseMs: this.options.retryBackoffMs, capMs: this.options.maxRetryBackoffMs });
     this.filterAfter = deps.start.checkpoint;
     this.position = startingPosition(deps.start.checkpoint, deps.start.timestamp);
     this.probeInterval = this.options.shardEndProbeIntervalMs;
     this.nextProbeAt = performance.now() + this.probeInterval;
-    this.loop = this.run();
+    // run() handles its own failures; this only keeps a bug in it from becoming an unhandled rejection.
+    this.loop = this.run().catch((err: unknown) => this.logger.error(errorFields(err), 'The retrieval loop failed unexpectedly'));
   }
 
   async next(signal: AbortSignal): Promise<RecordsRetrieved> {
@@ -161,37 +176,36 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     }
   }
 
+  /** Ends only on stop(), at the end of the shard, or when `mayFetch` says no; every failure is backed off and retried. */
   private async run(): Promise<void> {
     const signal = this.abort.signal;
-    let failures = 0;
-    const backOff = (): Promise<void> => pause(backoffDelay(failures++, this.options.retryBackoffMs, this.options.maxRetryBackoffMs), signal);
-    while (!signal.aborted) {
+    const backOff = (err: unknown, message: string, quiet = false): Promise<void> =>
+      pause(this.streak.fail(err, quiet ? 'quiet' : 'loud', message, { position: this.position }), signal);
+    while (!signal.aborted && !this.forbidden()) {
       let consumerArn: string;
       try {
         consumerArn = await this.consumer.consumerArn(signal);
       } catch (err) {
         if (signal.aborted) break;
-        this.logger.error(errorFields(err), 'Could not find or register the stream consumer for enhanced fan-out; retrying');
-        await backOff();
+        await backOff(err, 'Could not find or register the stream consumer for enhanced fan-out; retrying');
         continue;
       }
       const outcome = await this.subscribe(consumerArn);
       if (outcome.kind === 'stopped' || outcome.kind === 'shardEnd') break;
-      if (outcome.events > 0) failures = 0;
+      if (outcome.events > 0) this.streak.succeed();
       switch (outcome.kind) {
         case 'completed':
           // The service ends every subscription after 5 minutes (a dropped connection looks the same to the
           // SDK's event stream): go on from the last continuation at once.
           this.logger.debug({ events: outcome.events, position: this.position }, 'Subscription ended; resubscribing');
-          if (outcome.events === 0) await backOff(); // never spin on subscriptions that end at once
+          if (outcome.events === 0) await backOff(new Error('the subscription ended without an event'), 'Subscription ended at once; backing off', true); // never spin
           break;
         case 'silent':
           this.logger.warn({ silentMs: this.options.maxTimeBetweenEventsMs, position: this.position }, 'No event from the subscription in time; restarting it');
           break;
         case 'failed':
           if (errorName(outcome.error) === 'ResourceNotFoundException' && (await this.shardGone(consumerArn, outcome.error))) return;
-          this.logFailure(outcome.error);
-          await backOff();
+          await this.backOffAfter(outcome.error);
           break;
       }
     }
@@ -205,7 +219,14 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     const onStop = (): void => subscription.abort(stopped.reason);
     stopped.addEventListener('abort', onStop, { once: true });
     let silent = false;
+    let unanswered = false;
     let timer: NodeJS.Timeout | undefined;
+    const expectResponse = (): void => {
+      timer = setTimeout(() => {
+        unanswered = true;
+        subscription.abort(new RequestTimeoutError(`SubscribeToShard on ${this.shardId} got no answer within ${this.options.requestTimeoutMs} ms`));
+      }, this.options.requestTimeoutMs);
+    };
     const expectEvent = (): void => {
       timer = setTimeout(() => {
         silent = true;
@@ -220,12 +241,14 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     let iterator: AsyncIterator<SubscribeToShardEventStream> | undefined;
     this.logger.debug({ position: this.position }, 'Subscribing to the shard');
     try {
-      expectEvent();
+      expectResponse();
       const out = await this.kinesis.send(
         new SubscribeToShardCommand({ ConsumerARN: consumerArn, ShardId: this.shardId, StartingPosition: this.position }),
         { abortSignal: subscription.signal },
       );
       responded = true;
+      clearTimeout(timer);
+      expectEvent();
       measure(true);
       if (!out.EventStream) throw new Error('SubscribeToShard returned no event stream');
       iterator = out.EventStream[Symbol.asyncIterator]();
@@ -235,6 +258,7 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
         if (next.done) break;
         const event = eventOf(next.value);
         if (event !== undefined) {
+          if (this.forbidden()) return { kind: 'stopped' };
           events++;
           if (this.deliver(event)) return { kind: 'shardEnd' };
           if (await this.probeIfIdle(event)) return { kind: 'shardEnd' };
@@ -249,6 +273,7 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
       if (stopped.aborted) return { kind: 'stopped' };
       if (silent) return { kind: 'silent', events };
       if (!responded) measure(false);
+      if (unanswered) return { kind: 'failed', events, error: new RequestTimeoutError(`SubscribeToShard on ${this.shardId} got no answer within ${this.options.requestTimeoutMs} ms`, { cause: error }) };
       return { kind: 'failed', events, error };
     } finally {
       clearTimeout(timer);
@@ -288,7 +313,7 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
       return false;
     }
     const after = this.position.Type === 'AFTER_SEQUENCE_NUMBER' ? this.position.SequenceNumber : undefined;
-    if (now < this.nextProbeAt || (event.MillisBehindLatest ?? 0) > 0 || after === undefined) return false;
+    if (now < this.nextProbeAt || (event.MillisBehindLatest ?? 0) > 0 || after === undefined || this.forbidden()) return false;
     this.probeInterval = Math.min(this.probeInterval * 2, this.options.maxShardEndProbeIntervalMs);
     this.nextProbeAt = now + this.probeInterval;
     let childShards: ChildShard[] | undefined;
@@ -299,6 +324,7 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
       return false;
     }
     if (childShards === undefined) return false;
+    if (this.forbidden()) return true; // stops the subscription; nothing more is queued
     this.logger.info({ childShards: childShards.map((c) => c.shardId) }, 'The shard is closed and read to its end (the subscription did not say so)');
     this.push({ records: [], millisBehindLatest: 0, isAtShardEnd: true, childShards, cacheEntryTime: new Date(), byteSize: 0 });
     return true;
@@ -321,21 +347,46 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
       this.logger.warn({ consumerArn: current, previousArn: consumerArn }, 'The stream consumer was registered again; resubscribing');
       return false;
     }
+    if (this.forbidden()) return true;
     this.logger.warn(errorFields(error), 'The shard no longer exists; treating it as ended');
     this.push({ records: [], millisBehindLatest: 0, isAtShardEnd: true, childShards: [], cacheEntryTime: new Date(), byteSize: 0 });
     return true;
   }
 
-  private logFailure(error: unknown): void {
+  /** Logs (by kind) and waits the streak's backoff before the next subscription. */
+  private backOffAfter(error: unknown): Promise<void> {
     const name = errorName(error);
+    const fields = { position: this.position };
+    let delay: number;
     if (name === 'ResourceInUseException') {
       // Another subscription for this consumer and shard is still open (ours, just cut, or a previous owner's).
-      this.logger.info({ position: this.position, ...errorFields(error) }, 'The shard has another active subscription; backing off');
+      delay = this.streak.fail(error, 'quiet', 'The shard has another active subscription; backing off', fields);
     } else if (name === 'LimitExceededException') {
-      this.logger.info({ position: this.position, ...errorFields(error) }, 'SubscribeToShard throttled; backing off');
+      delay = this.streak.fail(error, 'quiet', 'SubscribeToShard throttled; backing off', fields);
     } else {
-      this.logger.warn({ position: this.position, ...errorFields(error) }, 'The subscription failed; resubscribing from the last continuation');
+      delay = this.streak.fail(error, 'loud', 'The subscription failed; resubscribing from the last continuation', fields);
     }
+    return pause(delay, this.abort.signal);
+  }
+
+  /** The owner's predicate; one that throws is a bug there, and fetching stops as if it said no. */
+  private mayFetch(): boolean {
+    try {
+      return this.hooks.mayFetch?.() ?? true;
+    } catch (err) {
+      this.logger.error(errorFields(err), 'mayFetch() threw; retrieval stops');
+      return false;
+    }
+  }
+
+  /** The owner withdrew permission to fetch (its lease expired locally): stop for good, quietly. */
+  private forbidden(): boolean {
+    if (this.mayFetch()) return false;
+    if (!this.abort.signal.aborted) {
+      this.logger.info({}, 'Fetching is no longer allowed; retrieval stops');
+      this.abort.abort(new Error('fetching is no longer allowed'));
+    }
+    return true;
   }
 }
 

@@ -7,32 +7,40 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { streamParams, type StreamIdentifier } from '../stream-identifier.ts';
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
+import { withDeadline } from '../../common/deadline.ts';
+
+/** Java's kinesisRequestTimeout. */
+export const DEFAULT_KINESIS_REQUEST_TIMEOUT_MS = 30000;
 
 /** Where to (re)open a shard iterator. */
 export type IteratorPosition =
   | { type: 'checkpoint'; checkpoint: ExtendedSequenceNumber; timestamp?: Date }
   | { type: 'after'; sequenceNumber: string };
 
-/** GetShardIterator and GetRecords for one shard (Java's KinesisDataFetcher). */
+/**
+ * GetShardIterator and GetRecords for one shard (Java's KinesisDataFetcher). Each call has a deadline
+ * (`requestTimeoutMs`) besides the caller's signal: an answer that never comes costs one timeout.
+ */
 export class KinesisDataFetcher {
   constructor(
     private readonly kinesis: KinesisClient,
     private readonly stream: StreamIdentifier,
     readonly shardId: string,
     private readonly maxRecords: number,
+    private readonly requestTimeoutMs = DEFAULT_KINESIS_REQUEST_TIMEOUT_MS,
   ) {}
 
   async getIterator(position: IteratorPosition, signal: AbortSignal): Promise<string | undefined> {
     const input: GetShardIteratorCommandInput = { ...streamParams(this.stream), ShardId: this.shardId, ...iteratorType(position) };
-    const out = await this.kinesis.send(new GetShardIteratorCommand(input), { abortSignal: signal });
+    const out = await withDeadline(`GetShardIterator on ${this.shardId}`, this.requestTimeoutMs, signal, (abortSignal) =>
+      this.kinesis.send(new GetShardIteratorCommand(input), { abortSignal }),
+    );
     return out.ShardIterator;
   }
 
   getRecords(iterator: string, signal: AbortSignal): Promise<GetRecordsCommandOutput> {
-    return this.kinesis.send(
-      new GetRecordsCommand({ ShardIterator: iterator, Limit: this.maxRecords, ...(this.stream.streamArn ? { StreamARN: this.stream.streamArn } : {}) }),
-      { abortSignal: signal },
-    );
+    const input = { ShardIterator: iterator, Limit: this.maxRecords, ...(this.stream.streamArn ? { StreamARN: this.stream.streamArn } : {}) };
+    return withDeadline(`GetRecords on ${this.shardId}`, this.requestTimeoutMs, signal, (abortSignal) => this.kinesis.send(new GetRecordsCommand(input), { abortSignal }));
   }
 }
 

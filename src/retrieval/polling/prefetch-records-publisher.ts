@@ -1,10 +1,11 @@
 import type { GetRecordsCommandOutput } from '@aws-sdk/client-kinesis';
-import type { RecordsPublisher, RecordsRetrieved } from '../records-publisher.ts';
+import type { PublisherHooks, RecordsPublisher, RecordsRetrieved } from '../records-publisher.ts';
+import { FailureStreak } from '../failure-streak.ts';
 import type { KinesisDataFetcher, IteratorPosition } from './kinesis-data-fetcher.ts';
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
 import type { HashKeyRange } from '../aggregation/index.ts';
 import { toChildShards, toClientRecords } from '../records-converter.ts';
-import { backoffDelay, isAbortError, pause, wakeable } from '../../common/backoff.ts';
+import { isAbortError, pause, wakeable } from '../../common/backoff.ts';
 import { errorFields, type Logger } from '../../common/logger.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 
@@ -19,7 +20,7 @@ export interface PrefetchOptions {
  * Polls one shard ahead of its processor (Java's PrefetchRecordsPublisher): fetches while the queue
  * is under every limit (batches, bytes, records; an empty queue always fetches), never calls
  * GetRecords more than once per idle interval, reopens expired iterators after the last record
- * fetched, and backs off when throttled.
+ * fetched, and backs off on consecutive failures of any kind.
  */
 export class PrefetchRecordsPublisher implements RecordsPublisher {
   private readonly queue: RecordsRetrieved[] = [];
@@ -32,6 +33,7 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
   private ended = false;
   /** Records at or below the starting checkpoint are dropped until the first one past it. */
   private filterAfter: ExtendedSequenceNumber | undefined;
+  private readonly streak: FailureStreak;
 
   constructor(
     private readonly fetcher: KinesisDataFetcher,
@@ -40,9 +42,12 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     private readonly options: PrefetchOptions,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
+    private readonly hooks: PublisherHooks = {},
   ) {
     this.filterAfter = start.checkpoint;
-    this.loop = this.run();
+    this.streak = new FailureStreak(logger, (err) => hooks.reportError?.(err), { baseMs: Math.max(options.idleTimeBetweenReadsMs, 200), capMs: 30000 });
+    // run() handles its own failures; this only keeps a bug in it from becoming an unhandled rejection.
+    this.loop = this.run().catch((err: unknown) => this.logger.error(errorFields(err), 'The retrieval loop failed unexpectedly'));
   }
 
   async next(signal: AbortSignal): Promise<RecordsRetrieved> {
@@ -90,62 +95,103 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     }
   }
 
+  /**
+   * Ends only on stop(), at the end of the shard, or when `mayFetch` says no. Every other failure, of
+   * either call, is logged, counted, backed off (jittered, exponential, abortable) and retried.
+   */
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     let position: IteratorPosition = { type: 'checkpoint', ...this.start };
     let iterator: string | undefined;
     let lastFetched: string | undefined;
-    let failures = 0;
     let lastCallStart = -Infinity;
     while (!signal.aborted && !this.ended) {
       await this.waitForRoom();
       // At most one GetRecords per idle interval: real Kinesis allows 5 reads per second per shard.
       await pause(this.options.idleTimeBetweenReadsMs - (performance.now() - lastCallStart), signal);
-      if (signal.aborted) break;
+      if (signal.aborted || this.forbidden()) break;
       const scope = this.metrics.scope('ProcessTask', { ShardId: this.fetcher.shardId });
+      let call = 'KinesisDataFetcher.getShardIterator';
+      let callStart = performance.now();
       try {
         if (iterator === undefined) {
-          const start = performance.now();
           iterator = await this.fetcher.getIterator(position, signal);
-          scope.addSuccessAndLatency('KinesisDataFetcher.getShardIterator', true, start);
+          scope.addSuccessAndLatency(call, true, callStart);
           if (iterator === undefined) {
-            this.endShard(); // a closed shard read to its end
+            if (!this.forbidden()) this.endShard(); // a closed shard read to its end
             break;
           }
+          if (this.forbidden()) break;
         }
-        lastCallStart = performance.now();
+        call = 'KinesisDataFetcher.getRecords';
+        callStart = lastCallStart = performance.now();
         const out = await this.fetcher.getRecords(iterator, signal);
-        scope.addSuccessAndLatency('KinesisDataFetcher.getRecords', true, lastCallStart);
-        failures = 0;
+        scope.addSuccessAndLatency(call, true, callStart);
+        // Converted before the iterator advances: a conversion failure retries this same page.
+        call = 'ConvertRecords';
+        const next = out.NextShardIterator;
+        const batch = this.toBatch(out, next === undefined);
+        if (this.forbidden()) break;
+        this.streak.succeed();
         const last = out.Records?.at(-1)?.SequenceNumber;
         if (last !== undefined) lastFetched = last;
-        iterator = out.NextShardIterator;
-        this.push(this.toBatch(out, iterator === undefined));
+        iterator = next;
+        this.push(batch);
         if (iterator === undefined) this.ended = true;
       } catch (err) {
         if (isAbortError(err, signal)) break;
+        if (call !== 'ConvertRecords') scope.addSuccessAndLatency(call, false, callStart);
         const name = err instanceof Error ? err.name : '';
         if (name === 'ResourceNotFoundException') {
           // The shard (or stream) is gone: its end, not a crash loop.
           this.logger.warn(errorFields(err), 'Shard not found; treating it as ended');
-          this.endShard();
+          if (!this.forbidden()) this.endShard();
           break;
         }
-        if (name === 'ExpiredIteratorException' || name === 'InvalidArgumentException') {
-          scope.add('ExpiredIterator', 1, 'Count');
-          this.logger.info({ lastFetched }, 'Shard iterator expired; reopening after the last record fetched');
+        const reopen = name === 'ExpiredIteratorException' || name === 'InvalidArgumentException';
+        if (reopen && iterator !== undefined) {
+          // Reopen after the last record fetched (nothing lost, nothing twice); an expired iterator at
+          // once, but a reopen that keeps failing is backed off like everything else.
           position = lastFetched ? { type: 'after', sequenceNumber: lastFetched } : { type: 'checkpoint', ...this.start };
           iterator = undefined;
-        } else {
-          const throttled = name === 'ProvisionedThroughputExceededException' || name === 'LimitExceededException';
-          this.logger[throttled ? 'info' : 'warn'](errorFields(err), throttled ? 'GetRecords throttled; backing off' : 'GetRecords failed; retrying');
-          scope.addSuccessAndLatency('KinesisDataFetcher.getRecords', false, lastCallStart);
-          await pause(backoffDelay(failures++, Math.max(this.options.idleTimeBetweenReadsMs, 200), 30000), signal);
         }
+        if (name === 'ExpiredIteratorException') scope.add('ExpiredIterator', 1, 'Count');
+        await pause(this.failed(err, name, call, lastFetched), signal);
       } finally {
         scope.end();
       }
     }
+  }
+
+  /** Logs and reports one failure by its kind; returns the backoff before the next attempt. */
+  private failed(err: unknown, name: string, call: string, lastFetched: string | undefined): number {
+    if (name === 'ExpiredIteratorException') {
+      return this.streak.fail(err, 'quiet', 'Shard iterator expired; reopening after the last record fetched', { lastFetched }, true);
+    }
+    if (name === 'ProvisionedThroughputExceededException' || name === 'LimitExceededException') {
+      return this.streak.fail(err, 'quiet', `${call} throttled; backing off`);
+    }
+    return this.streak.fail(err, 'loud', `${call} failed; backing off and retrying`, { lastFetched });
+  }
+
+  /** The owner's predicate; one that throws is a bug there, and fetching stops as if it said no. */
+  private mayFetch(): boolean {
+    try {
+      return this.hooks.mayFetch?.() ?? true;
+    } catch (err) {
+      this.logger.error(errorFields(err), 'mayFetch() threw; retrieval stops');
+      return false;
+    }
+  }
+
+  /** The owner withdrew permission to fetch (its lease expired locally): stop for good, quietly. */
+  private forbidden(): boolean {
+    if (this.mayFetch()) return false;
+    if (!this.abort.signal.aborted) {
+      this.logger.info({}, 'Fetching is no longer allowed; retrieval stops');
+      this.abort.abort();
+    }
+    return true;
   }
 
   private endShard(): void {
