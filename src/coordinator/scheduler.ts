@@ -108,7 +108,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await this.addMetricsSinks(this.clients);
     const initScope = this.metrics.scope('Scheduler:Initialize');
     const refresher = new DynamoDBLeaseRefresher(this.clients.dynamodb, c.tableName, c.lease.billingMode, c.lease.dynamoDbRequestTimeoutMs);
-    const detector = new ShardDetector(this.clients.kinesis, c.stream);
+    const detector = new ShardDetector(this.clients.kinesis, c.stream, c.retrieval.kinesisRequestTimeoutMs);
     const position = typeof c.initialPosition === 'string' ? c.initialPosition : 'AT_TIMESTAMP';
     this.shardSync = new ShardSyncManager(detector, refresher, position, c.lease.cleanupLeasesUponShardCompletion, childLogger(this.logger, { component: 'ShardSync' }), this.metrics);
     let initialized = false;
@@ -147,7 +147,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       processorFactory: c.processorFactory,
       getLease: (key) => refresher.getLease(key),
       checkpointer,
-      createPublisher: (start, lease) => createPublisher(lease, start),
+      createPublisher: (start, lease, hooks) => createPublisher(lease, start, hooks),
+      isLeaseHeld: (token) => this.coordinator?.renewer.getCurrentlyHeldLease(shardId)?.concurrencyToken === token,
       onShardEnd: async (lease, childShards) => {
         await this.shardSync!.createChildLeases(lease, childShards);
         this.coordinator?.wakeTaker();

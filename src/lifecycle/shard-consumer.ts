@@ -5,7 +5,7 @@ import { ShardRecordProcessorCheckpointer, type Checkpointer } from '../checkpoi
 import { SHARD_END, compareExtended, type ExtendedSequenceNumber } from '../retrieval/extended-sequence-number.ts';
 import { blockingParent, waitsForMissingParents } from './block-on-parent.ts';
 import { ConsumerState, ShutdownReason, canTransition, shutdownRank } from './consumer-states.ts';
-import { backoffDelay, pause } from '../common/backoff.ts';
+import { backoffDelay, pause, wakeable } from '../common/backoff.ts';
 import { errorFields, type Logger } from '../common/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
@@ -16,7 +16,10 @@ export interface ShardConsumerContext {
   /** A consistent read of a lease (parents, the stored checkpoint). */
   getLease(leaseKey: string): Promise<Lease | undefined>;
   checkpointer: Checkpointer;
-  createPublisher(start: ExtendedSequenceNumber, lease: Lease): RecordsPublisher;
+  /** `mayFetch` is checked before every Kinesis call: false stops retrieval for good. */
+  createPublisher(start: ExtendedSequenceNumber, lease: Lease, hooks: { mayFetch: () => boolean }): RecordsPublisher;
+  /** Whether this acquisition (its concurrency token) still holds the lease and it has not expired locally. */
+  isLeaseHeld(concurrencyToken: string): boolean;
   /** Creates the children's leases and records them on the parent; called before shardEnded. */
   onShardEnd(lease: Lease, childShards: ChildShard[] | undefined): Promise<void>;
   /**
@@ -49,6 +52,7 @@ export class ShardConsumer {
   private processor: ShardRecordProcessor | undefined;
   private checkpointer: ShardRecordProcessorCheckpointer | undefined;
   private childShards: ChildShard[] | undefined;
+  private publisher: RecordsPublisher | undefined;
   private shutdownRequestedDone: (() => void) | undefined;
   readonly shardId: string;
   readonly done: Promise<void>;
@@ -110,6 +114,7 @@ export class ShardConsumer {
     } catch (err) {
       this.ctx.reportError(err, this.shardId);
     } finally {
+      await this.publisher?.stop().catch(() => undefined);
       this.checkpointer?.invalidate('the shard consumer has shut down');
       this.state = ConsumerState.SHUTDOWN_COMPLETE;
       this.shutdownRequestedDone?.();
@@ -145,8 +150,32 @@ export class ShardConsumer {
     return blockingParent(this.lease.parentShardIds, parents, strict ? gone : 'all');
   }
 
+  /**
+   * False once the lease expired locally or went to another acquisition: the consumer stops at once
+   * (within the renewal window another worker may already hold it), before any further call or delivery.
+   */
+  private leaseHeld(): boolean {
+    if (this.reason === ShutdownReason.LEASE_LOST) return false;
+    if (this.ctx.isLeaseHeld(this.concurrencyToken)) return true;
+    this.ctx.logger.info({}, 'Lease expired locally; stopping the shard before another delivery');
+    this.escalate(ShutdownReason.LEASE_LOST);
+    return false;
+  }
+
+  /**
+   * Starts retrieval before the processor's initialize, as Java does: the starting position (a LATEST
+   * iterator) is fixed first, so records put after initialize() are never skipped.
+   */
+  private async startRetrieval(): Promise<void> {
+    if (this.lease.checkpoint.sequenceNumber === SHARD_END.sequenceNumber) return;
+    this.publisher ??= this.ctx.createPublisher(this.lease.checkpoint, this.lease, { mayFetch: () => this.leaseHeld() });
+    const started = this.publisher.started?.();
+    if (started) await Promise.race([started, wakeable(() => undefined, this.stopping.signal)]);
+  }
+
   /** Creates the processor and calls initialize with the stored checkpoint, retrying with backoff. */
   private async initialize(): Promise<boolean> {
+    await this.startRetrieval();
     for (let attempt = 0; !this.stopping.signal.aborted; attempt++) {
       try {
         // No re-read of the checkpoint (Java reads it again here): the lease was taken or renewed with a
@@ -178,7 +207,7 @@ export class ShardConsumer {
       this.escalate(ShutdownReason.SHARD_END); // ended under an earlier owner: only the children remain to create
       return;
     }
-    const publisher = this.ctx.createPublisher(this.lease.checkpoint, this.lease);
+    const publisher = this.publisher!;
     try {
       while (!this.stopping.signal.aborted) {
         let batch: RecordsRetrieved;
@@ -188,6 +217,7 @@ export class ShardConsumer {
           if (this.stopping.signal.aborted) return;
           throw err;
         }
+        if (!this.leaseHeld()) return;
         await this.deliver(batch);
         if (batch.isAtShardEnd) {
           this.childShards = batch.childShards;
@@ -225,7 +255,7 @@ export class ShardConsumer {
       }
       if (this.stopping.signal.aborted) break; // not checkpointed: the next owner gets the batch again
       await pause(backoffDelay(attempt, this.ctx.taskBackoffTimeMs, 30000), this.stopping.signal);
-      if (this.stopping.signal.aborted) break;
+      if (this.stopping.signal.aborted || !this.leaseHeld()) break;
     }
     let bytes = 0;
     for (const r of batch.records) bytes += r.data.length;

@@ -24,6 +24,12 @@ export interface RecordsPublisher {
   next(signal: AbortSignal): Promise<RecordsRetrieved>;
   /** Stops fetching; pending batches are discarded. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Resolves once the starting position is fixed on the server (polling: the first shard iterator is
+   * taken), or the publisher stopped. The processor is initialized after it, as in Java, so a record
+   * put after `initialize()` is never behind a LATEST iterator taken later.
+   */
+  started?(): Promise<void>;
 }
 
 /** What a publisher is told by its owner, beside where to start. Retrieval knows nothing of leases. */

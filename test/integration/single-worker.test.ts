@@ -84,6 +84,32 @@ for (const kind of ['kinesis-local', 'kinesalite'] as const) {
       assert.deepEqual([...recorder.dataSet()].sort(), makeRecords(20, 'new').map((r) => r.data).sort());
     });
 
+    it('at LATEST, a record put once initialize() has returned is delivered (the iterator is taken first, as in Java)', async () => {
+      const stream = uniqueName('latest-init');
+      await createStream(env.kinesis, stream, 1);
+      await putRecords(env.kinesis, stream, makeRecords(5, 'before'));
+      const recorder = new Recorder();
+      const record = recordingFactory(recorder);
+      let initialized!: () => void;
+      const initializedPromise = new Promise<void>((resolve) => (initialized = resolve));
+      const scheduler = testScheduler(env, {
+        applicationName: uniqueName('app'),
+        streamName: stream,
+        initialPosition: 'LATEST',
+        processorFactory: (shard) => {
+          const p = record(shard);
+          return { ...p, initialize: (input) => (p.initialize(input), initialized()) };
+        },
+      });
+      const running = start(scheduler);
+      await initializedPromise;
+      await putRecords(env.kinesis, stream, makeRecords(3, 'after-init'));
+      await waitFor(() => recorder.deliveries.length >= 3, 'the records put after initialize()', 15000);
+      await scheduler.shutdown();
+      await running;
+      assert.deepEqual(recorder.deliveries.map((d) => d.data), makeRecords(3, 'after-init').map((r) => r.data));
+    });
+
     it('starts AT_TIMESTAMP: only records that arrived after the timestamp', async () => {
       const stream = uniqueName('ts');
       await createStream(env.kinesis, stream, 2);

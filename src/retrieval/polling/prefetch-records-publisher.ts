@@ -34,6 +34,8 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
   /** Records at or below the starting checkpoint are dropped until the first one past it. */
   private filterAfter: ExtendedSequenceNumber | undefined;
   private readonly streak: FailureStreak;
+  private positioned!: () => void;
+  private readonly positionedPromise = new Promise<void>((resolve) => (this.positioned = resolve));
 
   constructor(
     private readonly fetcher: KinesisDataFetcher,
@@ -47,7 +49,13 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     this.filterAfter = start.checkpoint;
     this.streak = new FailureStreak(logger, (err) => hooks.reportError?.(err), { baseMs: Math.max(options.idleTimeBetweenReadsMs, 200), capMs: 30000 });
     // run() handles its own failures; this only keeps a bug in it from becoming an unhandled rejection.
-    this.loop = this.run().catch((err: unknown) => this.logger.error(errorFields(err), 'The retrieval loop failed unexpectedly'));
+    this.loop = this.run()
+      .catch((err: unknown) => this.logger.error(errorFields(err), 'The retrieval loop failed unexpectedly'))
+      .finally(() => this.positioned());
+  }
+
+  started(): Promise<void> {
+    return this.positionedPromise;
   }
 
   async next(signal: AbortSignal): Promise<RecordsRetrieved> {
@@ -117,6 +125,7 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
         if (iterator === undefined) {
           iterator = await this.fetcher.getIterator(position, signal);
           scope.addSuccessAndLatency(call, true, callStart);
+          this.positioned();
           if (iterator === undefined) {
             if (!this.forbidden()) this.endShard(); // a closed shard read to its end
             break;
