@@ -219,6 +219,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const consumer = new ShardConsumer(structuredClone(held.lease), held.concurrencyToken, context(key));
     this.consumers.set(key, { consumer, held });
     this.safeEmit('leaseAcquired', key);
+    // A finished shard leaves the scheduler; its lease stays held (renewed, so no other worker re-runs
+    // its end) until cleanup deletes it, which then is no lease loss to report.
+    void consumer.done.then(() => {
+      if (consumer.endedShard && this.consumers.get(key)?.consumer === consumer) this.consumers.delete(key);
+    });
   }
 
   private onLeaseLost(key: string): void {
@@ -263,8 +268,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private async gracefulShutdown(): Promise<boolean> {
     if (this.state === WorkerState.SHUT_DOWN) return true;
     this.setState(WorkerState.SHUT_DOWN_STARTED);
-    this.coordinator?.stopTaking();
+    // A taker round in progress finishes first: what it takes gets shutdownRequested and is released too.
+    await this.coordinator?.stopTaking();
     const entries = [...this.consumers.entries()];
+    const withoutConsumer = (this.coordinator?.renewer.heldLeases() ?? []).map((h) => h.lease.leaseKey).filter((k) => !this.consumers.has(k));
     const timeoutMs = this.config.coordinator.gracefulShutdownTimeoutMs;
     // Each processor gets shutdownRequested and may checkpoint; then its lease is released.
     const finished = Promise.all(
@@ -274,7 +281,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.consumers.delete(key);
         await this.releaseOrDrop(key);
       }),
-    );
+    ).then(() => Promise.all(withoutConsumer.map((key) => this.releaseOrDrop(key)))); // finished shards' leases
     const allDone = await settlesWithin(finished, timeoutMs);
     if (!allDone) this.logger.warn({ timeoutMs }, 'Graceful shutdown timed out; stopping the remaining processors');
     await this.shutdown();

@@ -89,9 +89,11 @@ export class LeaseCoordinator {
   }
 
   /** Stops taking new leases; held leases keep being renewed until `stop()`. */
-  stopTaking(): void {
-    void this.takerLoop?.stop();
+  /** Resolves once a taker round in progress has finished: every lease it took has been reported. */
+  async stopTaking(): Promise<void> {
+    const loop = this.takerLoop;
     this.takerLoop = undefined;
+    await loop?.stop();
   }
 
   /** Gives a held lease back in DynamoDB (owner removed) so another worker can take it at once. */

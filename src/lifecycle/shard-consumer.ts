@@ -57,6 +57,11 @@ export class ShardConsumer {
   readonly shardId: string;
   readonly done: Promise<void>;
 
+  /** True once the consumer finished its shard (SHARD_END checkpointed): nothing is left for it to do. */
+  get endedShard(): boolean {
+    return this.state === ConsumerState.SHUTDOWN_COMPLETE && this.reason === ShutdownReason.SHARD_END;
+  }
+
   constructor(
     private lease: Lease,
     private readonly concurrencyToken: string,

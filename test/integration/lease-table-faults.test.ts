@@ -131,6 +131,34 @@ describe('lease table faults (kinesalite, dynalite)', () => {
     for (const expected of others) assert.deepEqual(items.find((i) => i.leaseKey?.S === expected.leaseKey.S), expected);
   });
 
+  it('graceful shutdown waits for a taker round in progress and releases what it took', async () => {
+    const stream = uniqueName('graceful-take');
+    const app = uniqueName('app');
+    await createStream(env.kinesis, stream, 2);
+    const slow = new FaultProxy(env.servers.dynamodb.endpoint);
+    const slowEndpoint = await slow.start();
+    slow.inject(UPDATE_ITEM, { delayMs: 1000 }, { times: 2 }); // the two takes of the first taker round
+    const recorder = new Recorder();
+    const worker = testScheduler(env, {
+      applicationName: app,
+      streamName: stream,
+      clientConfig: { ...env.clientConfig, endpoints: { ...env.clientConfig.endpoints, dynamodb: slowEndpoint } },
+      processorFactory: recordingFactory(recorder),
+    });
+    const running = start(worker);
+    try {
+      await waitFor(() => slow.count(UPDATE_ITEM) >= 1, 'the first take in flight');
+      assert.equal(await worker.startGracefulShutdown(), true);
+      await running;
+      const leases = await new DynamoDBLeaseRefresher(env.dynamodb, app).listLeases();
+      assert.equal(leases.length, 2);
+      assert.deepEqual(leases.filter((l) => l.leaseOwner !== undefined).map((l) => l.leaseKey), [], 'every lease taken was released');
+      for (const shard of recorder.processors.keys()) assert.ok(recorder.methods(shard).includes('shutdownRequested'), `${shard} got shutdownRequested`);
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('shutdown() during start-up stops start-up: nothing is delivered and nothing renewed afterwards', async () => {
     const stream = uniqueName('zombie');
     const app = uniqueName('app');

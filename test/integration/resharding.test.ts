@@ -78,7 +78,12 @@ for (const kind of ['kinesis-local', 'kinesalite'] as const) {
       const group = workers(app, stream, recorder);
       const running = group.map(start);
       const ended: string[] = [];
-      for (const w of group) w.on('shardEnded', (id) => ended.push(id));
+      const lostAfterEnd: string[] = []; // a lease lost by the worker that had ended its shard
+      for (const w of group) {
+        const endedHere = new Set<string>();
+        w.on('shardEnded', (id) => (ended.push(id), endedHere.add(id)));
+        w.on('leaseLost', (id) => endedHere.has(id) && lostAfterEnd.push(id));
+      }
       const prod = producer(env, stream);
       const watch = watchLeases(new DynamoDBLeaseRefresher(env.dynamodb, app));
       await waitFor(() => recorder.deliveries.length > 50, 'records flowing');
@@ -98,6 +103,10 @@ for (const kind of ['kinesis-local', 'kinesalite'] as const) {
         console.log(JSON.stringify(await new DynamoDBLeaseRefresher(env.dynamodb, app).listLeases(), null, 1));
         throw err;
       });
+      // A finished shard leaves its worker; the cleanup that deletes its lease is no lease loss.
+      const parents = ['shardId-000000000000', childA!, childB!];
+      await waitFor(() => group.every((w) => !w.heldShardIds().some((id) => parents.includes(id))), 'finished shards gone from the workers');
+      assert.deepEqual(lostAfterEnd, [], 'no leaseLost for a shard that ended');
       await watch.stop();
       await Promise.all(group.map((w) => w.startGracefulShutdown()));
       await Promise.all(running);
