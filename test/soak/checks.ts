@@ -338,7 +338,7 @@ export function checkCheckpoints(all: Tenure[]): Violation[] {
 export function checkHealth(input: SoakInput): Violation[] {
   const out: Violation[] = [];
   for (const e of input.events) {
-    if (e.t === 'crash' || e.t === 'fatal') out.push({ rule: 'noCrash', detail: `${e.w} (pid ${e.p}) ${e.t}: ${String(e['kind'] ?? '')} ${String(e['message'] ?? '').slice(0, 300)}`, evidence: { at: e.at } });
+    if (e.t === 'crash' || e.t === 'fatal') out.push({ rule: 'noCrash', detail: `${e.w} (pid ${e.p}) ${e.t}: ${JSON.stringify(e['kind'] ?? '')} ${JSON.stringify(e['message'] ?? '').slice(0, 300)}`, evidence: { at: e.at } });
     const killed = e.signal === 'SIGKILL' && input.faults.some((f) => f.kind === 'kill9' && f.workers.includes(e.w) && Math.abs(f.at - e.at) < 5000);
     if (e.t === 'processExit' && e.code !== 0 && !killed && !input.stuckOnStop.includes(e.w))
       out.push({ rule: 'noCrash', detail: `${e.w} (pid ${e.p}) exited with code ${String(e.code)} signal ${String(e.signal)}`, evidence: { at: e.at } });
