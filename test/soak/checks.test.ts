@@ -148,6 +148,12 @@ describe('soak checks', () => {
     assert.deepEqual(rules(killed), ['stopsOnSigterm']);
   });
 
+  it('detect a leaseLost reported after the shard ended', () => {
+    const input = clean();
+    input.events.splice(8, 0, ev('w1', 1, 145, 'lost', { shardId: 'P' }));
+    assert.deepEqual(rules(input), ['spuriousLeaseLost']);
+  });
+
   it('detect a final table that disagrees with what was processed', () => {
     const input = clean();
     input.table[1] = { leaseKey: 'P', checkpoint: '1' };

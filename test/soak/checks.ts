@@ -217,7 +217,8 @@ export function checkDuplicates(input: SoakInput, all: Tenure[]): { violations: 
   for (const list of byShard.values()) {
     const cps = list.flatMap((t) => t.cps).sort((a, b) => a.at - b.at);
     for (const t of [...list].sort((a, b) => a.start - b.start)) {
-      const acked = cps.filter((c) => c.at < t.start - input.slackMs).reduce((m, c) => (rank(c.seq) > m ? rank(c.seq) : m), -1n);
+      const ackedCp = cps.filter((c) => c.at < t.start - input.slackMs).reduce<string | undefined>((m, c) => (m === undefined || rank(c.seq) > rank(m) ? c.seq : m), undefined);
+      const acked = ackedCp === undefined ? -1n : rank(ackedCp);
       const earlier = list.filter((o) => o !== t && o.start < t.start);
       for (const o of earlier) bound += o.recs.flatMap((r) => r.seqs).filter((s) => BigInt(s) > acked && (!isSeq(t.from) || BigInt(s) > BigInt(t.from))).length;
       for (const rec of t.recs)
@@ -225,7 +226,7 @@ export function checkDuplicates(input: SoakInput, all: Tenure[]): { violations: 
           if (seen.has(id)) {
             duplicates++;
             const s = rec.seqs[i] ?? '0';
-            if (BigInt(s) <= acked) out.push({ rule: 'duplicatesBounded', detail: `${t.w} redelivered ${id} (${s}) on ${t.shardId}, at or below checkpoint ${acked} acknowledged before its tenure began at ${t.start}` });
+            if (BigInt(s) <= acked) out.push({ rule: 'duplicatesBounded', detail: `${t.w} redelivered ${id} (${s}) on ${t.shardId}, at or below checkpoint ${ackedCp} acknowledged before its tenure (from ${t.from}) began at ${t.start}` });
           }
           seen.set(id, (seen.get(id) ?? 0) + 1);
         });
@@ -300,9 +301,10 @@ export function checkWaits(input: SoakInput, firstSeen: Map<string, number>): { 
   const bound = input.failoverMs + input.takerMs + input.requestTimeoutMs + input.slackMs;
   const late: (Put & { waitMs: number })[] = [];
   let maxUnexcusedWaitMs = 0;
+  // A record never processed has waited until the end of the log (a stalled shard shows here too).
+  const end = input.events.reduce((m, e) => Math.max(m, e.at), 0);
   for (const p of input.puts) {
-    const seen = firstSeen.get(p.id);
-    if (seen === undefined) continue;
+    const seen = firstSeen.get(p.id) ?? end;
     const waitMs = seen - p.at;
     const excused = input.faults.some((f) => f.at <= seen && f.excuseUntil >= p.at && (!f.shards || f.shards.includes(p.shardId)));
     if (excused) continue;
@@ -345,6 +347,22 @@ export function checkHealth(input: SoakInput): Violation[] {
   }
   for (const w of input.stuckOnStop) out.push({ rule: 'stopsOnSigterm', detail: `${w} did not exit after SIGTERM and was killed` });
   return out;
+}
+
+/** A shard's end is final: after shardEnded the worker reports no leaseLost for that tenure (the lease was finished, not lost). */
+export function checkSpuriousLost(input: SoakInput): Violation[] {
+  const out: Violation[] = [];
+  const ended = new Map<string, number>();
+  for (const e of input.events) {
+    const key = `${e.p ?? e.w}/${e.shardId}`;
+    if (e.t === 'shardEnded') ended.set(key, e.at);
+    else if (e.t === 'acquired' || e.t === 'init') ended.delete(key);
+    else if (e.t === 'lost' && ended.has(key)) {
+      out.push({ rule: 'spuriousLeaseLost', detail: `${e.w} (pid ${e.p}) reported leaseLost for ${e.shardId} at ${e.at}, after its shardEnded at ${ended.get(key)}` });
+      ended.delete(key);
+    }
+  }
+  return collapse(out);
 }
 
 /** The final table matches what was processed: open shards at their last record, finished ones at SHARD_END or gone. */
@@ -405,6 +423,7 @@ export function checkSoak(input: SoakInput): SoakVerdict {
     ...waits.violations,
     ...checkCheckpoints(all),
     ...checkHealth(input),
+    ...checkSpuriousLost(input),
     ...checkFinalTable(input, all),
   ];
   const delivered = input.events.reduce((n, e) => n + (e.t === 'rec' ? (e.d?.length ?? 0) : 0), 0);

@@ -110,7 +110,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       });
 
     const faults: PlannedFault[] = [];
-    const producer = startProducer(kinesis, stream, seeded(options.seed * 131), { keys: 24, batch: 10, intervalMs: 200 });
+    const producer = startProducer(kinesis, stream, seeded(options.seed * 131), { keys: 64, batch: 10, intervalMs: 200 });
     producerStop = () => producer.stop();
     for (const w of WORKERS) spawn(w);
     await guard(waitFor(() => new Set(cluster.events.filter((e) => e.t === 'init').map((e) => e.shardId)).size >= SHARDS, 'every shard initialized', 60000, 100));

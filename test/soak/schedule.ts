@@ -24,7 +24,11 @@ export function planFaults(seed: number, phaseMs: number, workers: readonly stri
     const base = c * cycleMs;
     const at = (fraction: number): number => Math.round(base + cycleMs * fraction + between(random, 0, cycleMs * 0.03));
     // Different victims for the faults that overlap in effect.
-    const order = [...workers].sort(() => random() - 0.5);
+    const order = [...workers];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = between(random, 0, i);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
     const victim = (i: number): string => order[i % order.length] ?? pickOne(random, workers);
     const past = Math.round(failoverMs * 1.7);
     plan.push(
