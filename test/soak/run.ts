@@ -178,11 +178,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           break;
         }
         case 'sigterm': {
-          const shards = held(action.worker);
-          cluster.kill(action.worker, 'SIGTERM');
-          pending.push(restartWhenExited(action.worker, 0));
-          // Until it exits (at most the graceful shutdown timeout) and is back.
-          record({ kind: 'sigterm', at, until: at + 10000, workers: [action.worker], shards });
+          // A graceful stop of a running worker, then a second SIGTERM while the restarted one is still
+          // starting up (issue 10 #4), then back for good; excused until it is.
+          const w = action.worker;
+          const shards = held(w);
+          cluster.kill(w, 'SIGTERM');
+          pending.push(
+            (async () => {
+              await restartWhenExited(w, 0);
+              const spawnedAt = Date.now();
+              await waitFor(() => cluster.events.some((e) => e.w === w && e.t === 'started' && e.at >= spawnedAt - 1000), `${w} started again`, 30000, 20);
+              cluster.kill(w, 'SIGTERM');
+              await restartWhenExited(w, 0);
+              record({ kind: 'sigterm', at, until: Date.now(), workers: [w], shards });
+            })(),
+          );
           break;
         }
         case 'sigstop': {
