@@ -171,28 +171,30 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           break;
         }
         case 'kill9': {
-          const shards = held(action.worker);
-          cluster.kill(action.worker, 'SIGKILL');
-          pending.push(restartWhenExited(action.worker, action.restartAfterMs));
-          record({ kind: 'kill9', at, until: at + action.restartAfterMs, workers: [action.worker], shards });
+          // kill -9, restart under the same workerId (its leases still name it), and SIGTERM that new process
+          // while it is still starting up, renewing those leases (issue 10 #4); then back for good.
+          const w = action.worker;
+          const shards = held(w);
+          const startupDelayMs = Math.floor(random() * 1500);
+          cluster.kill(w, 'SIGKILL');
+          pending.push(
+            (async () => {
+              await restartWhenExited(w, action.restartAfterMs);
+              const spawnedAt = Date.now();
+              await waitFor(() => cluster.events.some((e) => e.w === w && e.t === 'started' && e.at >= spawnedAt - 500), `${w} started again`, 30000, 20);
+              await sleep(startupDelayMs);
+              cluster.kill(w, 'SIGTERM');
+              await restartWhenExited(w, 0);
+              record({ kind: 'kill9', at, until: Date.now(), workers: [w], shards });
+            })(),
+          );
           break;
         }
         case 'sigterm': {
-          // A graceful stop of a running worker, then a second SIGTERM while the restarted one is still
-          // starting up (issue 10 #4), then back for good; excused until it is.
           const w = action.worker;
           const shards = held(w);
           cluster.kill(w, 'SIGTERM');
-          pending.push(
-            (async () => {
-              await restartWhenExited(w, 0);
-              const spawnedAt = Date.now();
-              await waitFor(() => cluster.events.some((e) => e.w === w && e.t === 'started' && e.at >= spawnedAt - 1000), `${w} started again`, 30000, 20);
-              cluster.kill(w, 'SIGTERM');
-              await restartWhenExited(w, 0);
-              record({ kind: 'sigterm', at, until: Date.now(), workers: [w], shards });
-            })(),
-          );
+          pending.push(restartWhenExited(w, 0).then(() => record({ kind: 'sigterm', at, until: Date.now(), workers: [w], shards })));
           break;
         }
         case 'sigstop': {

@@ -12,7 +12,8 @@ export type PlannedAction =
 
 /**
  * One cycle of every scheduled fault per minute of the fault phase (at least one), at jittered offsets:
- * split, kill -9 and restart, SIGSTOP past the failover time, merge, a DynamoDB blackout of two failover
+ * split, kill -9 and restart (then SIGTERM during its start-up and restart), SIGSTOP past the failover time,
+ * merge, a DynamoDB blackout of two failover
  * times, SIGTERM and restart, one worker cut off from DynamoDB past the failover time.
  */
 export function planFaults(seed: number, phaseMs: number, workers: readonly string[], failoverMs: number): PlannedAction[] {
