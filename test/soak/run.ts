@@ -1,18 +1,19 @@
 // The fault soak: 4 worker processes on an 8-shard kinesis-local stream under continuous tagged
 // production, each behind its own fault proxies for Kinesis and DynamoDB, with a seeded fault plan;
 // then the faults stop, the stream drains, the workers stop on SIGTERM and the pure checks judge.
-import { KinesisClient, ListShardsCommand, SplitShardCommand, MergeShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
+import { KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { writeFile } from 'node:fs/promises';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startKinesisLocal, startDynalite, type LocalServer } from '../../src/local/local-servers.ts';
 import { Cluster } from '../support/cluster.ts';
 import { FaultProxy, type ChaosRates } from '../support/fault-proxy.ts';
-import { credentials, region, createStream, waitFor, waitForStreamActive } from '../support/env.ts';
+import { credentials, region, createStream, waitFor } from '../support/env.ts';
 import { checkSoak, type LeaseRow, type PlannedFault, type ShardInfo, type SoakVerdict } from './checks.ts';
 import { planFaults, type PlannedAction } from './schedule.ts';
 import { startProducer } from './producer.ts';
-import { pickOne, seeded } from './random.ts';
+import { seeded } from './random.ts';
+import { FaultDriver, sleep } from './fault-driver.ts';
 
 export interface SoakOptions {
   seed: number;
@@ -49,7 +50,6 @@ const SLACK_MS = 2000;
 /** Low enough that work progresses: about one call in 25 meets a random fault. */
 const RATES: ChaosRates = { throttle: 0.015, error500: 0.004, error503: 0.004, resetBefore: 0.004, resetAfter: 0.006, resetMid: 0.003, hang: 0.002, latency: 0.01, latencyMs: [300, 1500] };
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 /** Rejects as soon as `signal` aborts, so an interrupted run goes straight to its cleanup. */
 function unlessAborted<T>(signal: AbortSignal | undefined, work: Promise<T>): Promise<T> {
@@ -61,9 +61,27 @@ function unlessAborted<T>(signal: AbortSignal | undefined, work: Promise<T>): Pr
   return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
-async function openShards(kinesis: KinesisClient, stream: string): Promise<Shard[]> {
-  const out = await kinesis.send(new ListShardsCommand({ StreamName: stream }));
-  return (out.Shards ?? []).filter((s) => s.SequenceNumberRange?.EndingSequenceNumber === undefined);
+/** The stream's shard graph and the lease table, read straight from the servers once the workers are gone. */
+async function readFinalState(kinesis: KinesisClient, dynamodb: DynamoDBClient, stream: string, table: string): Promise<{ shards: ShardInfo[]; table: LeaseRow[] }> {
+  const listed = await kinesis.send(new ListShardsCommand({ StreamName: stream }));
+  const scan = await dynamodb.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
+  return {
+    shards: (listed.Shards ?? []).map((s) => ({
+      shardId: s.ShardId!,
+      parents: [s.ParentShardId, s.AdjacentParentShardId].filter((x): x is string => x !== undefined),
+      closed: s.SequenceNumberRange?.EndingSequenceNumber !== undefined,
+    })),
+    table: (scan.Items ?? []).map((item) => ({ leaseKey: item['leaseKey']?.S ?? '?', checkpoint: item['checkpoint']?.S ?? '?', owner: item['leaseOwner']?.S })),
+  };
+}
+
+/** Random faults by kind over every proxy, and the planned ones as `planned:<kind>`. */
+function countFaults(proxies: { kinesis: FaultProxy; dynamodb: FaultProxy }[], planned: PlannedFault[]): Record<string, number> {
+  const byKind: Record<string, number> = {};
+  const add = (kind: string, n: number): void => void (byKind[kind] = (byKind[kind] ?? 0) + n);
+  for (const p of proxies) for (const proxy of [p.kinesis, p.dynamodb]) for (const [kind, n] of Object.entries(proxy.faultsByKind())) add(kind, n);
+  for (const f of planned) add(`planned:${f.kind}`, 1);
+  return byKind;
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
@@ -89,12 +107,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await createStream(kinesis, stream, SHARDS);
 
     const endpoints: Record<string, { kinesis: string; dynamodb: string }> = {};
-    for (const [i, w] of WORKERS.entries()) {
+    for (const w of WORKERS) {
       const pair = { kinesis: new FaultProxy(kinesisServer.endpoint), dynamodb: new FaultProxy(dynamoServer.endpoint) };
       proxies.push(pair);
       endpoints[w] = { kinesis: await pair.kinesis.start(), dynamodb: await pair.dynamodb.start() };
-      pair.kinesis.chaos(undefined, seeded(options.seed * 31 + 2 * i));
-      pair.dynamodb.chaos(undefined, seeded(options.seed * 31 + 2 * i + 1));
     }
     const spawn = (w: string): void =>
       cluster.spawn({
@@ -123,109 +139,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
     const plan = planFaults(options.seed, options.faultPhaseMs, WORKERS, FAILOVER_MS);
     const phaseStart = Date.now();
-    const held = (w: string): string[] => [...(cluster.holdings().get(w) ?? [])];
-    const record = (f: Omit<PlannedFault, 'excuseUntil'>): void => {
-      faults.push({ ...f, excuseUntil: f.until + EXCUSE_TAIL_MS });
-      log(`  +${f.at - phaseStart} ms ${f.kind} ${f.workers.join(',')} until +${f.until - phaseStart} ms${f.shards ? ` shards ${f.shards.join(',')}` : ''}`);
-    };
-    const stuck: string[] = [];
-    /** Restarts a stopped worker; one that ignores SIGTERM for 20 s is recorded and killed first. */
-    const restartWhenExited = async (w: string, afterMs: number): Promise<void> => {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([cluster.exited(w), new Promise((r) => (timer = setTimeout(r, 20000)))]);
-      clearTimeout(timer);
-      if (cluster.alive(w)) {
-        stuck.push(w);
-        cluster.kill(w, 'SIGKILL');
-        await cluster.exited(w);
-      }
-      await sleep(afterMs);
-      spawn(w);
-    };
-    const pending: Promise<unknown>[] = [];
+    const driver = new FaultDriver({ cluster, proxies, workers: WORKERS, kinesis, stream, random, spawn, phaseStart, excuseTailMs: EXCUSE_TAIL_MS, log });
     for (const action of plan) {
       await guard(sleep(phaseStart + action.at - Date.now()));
-      const at = Date.now();
-      switch (action.kind) {
-        case 'split': {
-          const shard = pickOne(random, await openShards(kinesis, stream));
-          const start = BigInt(shard.HashKeyRange!.StartingHashKey!);
-          const end = BigInt(shard.HashKeyRange!.EndingHashKey!);
-          const before = new Set((await openShards(kinesis, stream)).map((s) => s.ShardId));
-          await kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: shard.ShardId!, NewStartingHashKey: ((start + end) / 2n + 1n).toString() }));
-          await waitForStreamActive(kinesis, stream);
-          const children = (await openShards(kinesis, stream)).map((s) => s.ShardId!).filter((id) => !before.has(id));
-          // A reshard delays only the shards it involves: the parent's last records and its children's first.
-          record({ kind: 'split', at, until: Date.now(), workers: [], shards: [shard.ShardId!, ...children] });
-          break;
-        }
-        case 'merge': {
-          const open = (await openShards(kinesis, stream)).sort((a, b) => (BigInt(a.HashKeyRange!.StartingHashKey!) < BigInt(b.HashKeyRange!.StartingHashKey!) ? -1 : 1));
-          const pairs = open.slice(1).map((b, i) => [open[i]!, b] as const).filter(([a, b]) => BigInt(a.HashKeyRange!.EndingHashKey!) + 1n === BigInt(b.HashKeyRange!.StartingHashKey!));
-          const [a, b] = pickOne(random, pairs);
-          const before = new Set(open.map((s) => s.ShardId));
-          await kinesis.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: a.ShardId!, AdjacentShardToMerge: b.ShardId! }));
-          await waitForStreamActive(kinesis, stream);
-          const child = (await openShards(kinesis, stream)).map((s) => s.ShardId!).filter((id) => !before.has(id));
-          record({ kind: 'merge', at, until: Date.now(), workers: [], shards: [a.ShardId!, b.ShardId!, ...child] });
-          break;
-        }
-        case 'kill9': {
-          // kill -9, restart under the same workerId (its leases still name it), and SIGTERM that new process
-          // while it is still starting up, renewing those leases (issue 10 #4); then back for good.
-          const w = action.worker;
-          const shards = held(w);
-          const startupDelayMs = Math.floor(random() * 1500);
-          cluster.kill(w, 'SIGKILL');
-          pending.push(
-            (async () => {
-              await restartWhenExited(w, action.restartAfterMs);
-              const spawnedAt = Date.now();
-              await waitFor(() => cluster.events.some((e) => e.w === w && e.t === 'started' && e.at >= spawnedAt - 500), `${w} started again`, 30000, 20);
-              await sleep(startupDelayMs);
-              cluster.kill(w, 'SIGTERM');
-              await restartWhenExited(w, 0);
-              record({ kind: 'kill9', at, until: Date.now(), workers: [w], shards });
-            })(),
-          );
-          break;
-        }
-        case 'sigterm': {
-          const w = action.worker;
-          const shards = held(w);
-          cluster.kill(w, 'SIGTERM');
-          pending.push(restartWhenExited(w, 0).then(() => record({ kind: 'sigterm', at, until: Date.now(), workers: [w], shards })));
-          break;
-        }
-        case 'sigstop': {
-          const shards = held(action.worker);
-          cluster.kill(action.worker, 'SIGSTOP');
-          pending.push(sleep(action.forMs).then(() => cluster.kill(action.worker, 'SIGCONT')));
-          record({ kind: 'sigstop', at, until: at + action.forMs, workers: [action.worker], shards });
-          break;
-        }
-        case 'blackout': {
-          for (const p of proxies) p.dynamodb.blackout(true);
-          pending.push(sleep(action.forMs).then(() => proxies.forEach((p) => p.dynamodb.blackout(false))));
-          record({ kind: 'blackout', at, until: at + action.forMs, workers: [...WORKERS] });
-          break;
-        }
-        case 'isolate': {
-          const shards = held(action.worker);
-          const proxy = proxies[WORKERS.indexOf(action.worker as (typeof WORKERS)[number])]!.dynamodb;
-          proxy.blackout(true);
-          pending.push(sleep(action.forMs).then(() => proxy.blackout(false)));
-          record({ kind: 'isolate', at, until: at + action.forMs, workers: [action.worker], shards });
-          break;
-        }
-        default: {
-          const never: never = action;
-          throw new Error(`unknown action ${JSON.stringify(never)}`);
-        }
-      }
+      await guard(driver.apply(action));
     }
     await guard(sleep(phaseStart + options.faultPhaseMs - Date.now()));
-    await guard(Promise.all(pending));
+    await guard(driver.settled());
+    faults.push(...driver.faults);
     for (const p of proxies) {
       p.kinesis.chaos(undefined);
       p.dynamodb.chaos(undefined);
@@ -244,22 +165,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       drained = false;
     }
     log(`drain ${drained ? 'done' : 'timed out'} after ${Date.now() - calmAt} ms; stopping the workers`);
-    const stuckOnStop = [...stuck, ...(await guard(cluster.stopGracefully(20000)))];
+    const stuckOnStop = [...driver.stuck, ...(await guard(cluster.stopGracefully(20000)))];
 
-    const all = await kinesis.send(new ListShardsCommand({ StreamName: stream }));
-    const shards: ShardInfo[] = (all.Shards ?? []).map((s) => ({
-      shardId: s.ShardId!,
-      parents: [s.ParentShardId, s.AdjacentParentShardId].filter((x): x is string => x !== undefined),
-      closed: s.SequenceNumberRange?.EndingSequenceNumber !== undefined,
-    }));
-    const scan = await dynamodb.send(new ScanCommand({ TableName: app, ConsistentRead: true }));
-    const table: LeaseRow[] = (scan.Items ?? []).map((item) => ({ leaseKey: item['leaseKey']?.S ?? '?', checkpoint: item['checkpoint']?.S ?? '?', owner: item['leaseOwner']?.S }));
-
-    const faultsByKind: Record<string, number> = {};
-    for (const p of proxies)
-      for (const proxy of [p.kinesis, p.dynamodb]) for (const [k, n] of Object.entries(proxy.faultsByKind())) faultsByKind[k] = (faultsByKind[k] ?? 0) + n;
-    for (const f of faults) faultsByKind[`planned:${f.kind}`] = (faultsByKind[`planned:${f.kind}`] ?? 0) + 1;
-
+    const { shards, table } = await readFinalState(kinesis, dynamodb, stream, app);
+    const faultsByKind = countFaults(proxies, faults);
     const input = {
       events: cluster.events,
       puts: producer.acked,
