@@ -105,6 +105,9 @@ export interface Tenure {
   cps: { at: number; seq: string }[];
 }
 
+/** See checkExclusive. */
+const OVERLAP_SLACK_MS = 250;
+
 const isSeq = (s: string | undefined): s is string => s !== undefined && /^\d+$/.test(s);
 /** Orders sequence numbers; SHARD_END sorts after every sequence number, the sentinels before. */
 const rank = (s: string): bigint => (isSeq(s) ? BigInt(s) : s === 'SHARD_END' ? 1n << 200n : -1n);
@@ -272,10 +275,12 @@ export function checkZombies(input: SoakInput, all: Tenure[]): Violation[] {
   return out;
 }
 
-/** No shard delivered by two workers at once for longer than the renewal window (failover/3). Returns the longest overlap. */
+/** No shard delivered by two workers at once for longer than the renewal window (failover/3 + 250 ms). Returns the longest overlap. */
 export function checkExclusive(input: SoakInput, all: Tenure[]): { violations: Violation[]; maxOverlapMs: number } {
   const out: Violation[] = [];
-  const window = input.failoverMs / 3 + input.slackMs;
+  // Both ends are Date.now() taken at delivery, in processes on one clock: no stdout or start-up delay
+  // enters, only the deliveries' own scheduling jitter, hence a small fixed slack, not `slackMs`.
+  const window = input.failoverMs / 3 + OVERLAP_SLACK_MS;
   let maxOverlapMs = 0;
   // A woken zombie's one batch is judged by checkZombies.
   const zombieBatch = (t: Tenure, at: number): boolean => input.faults.some((f) => f.kind === 'sigstop' && f.workers.includes(t.w) && at > f.at && at <= f.until + window);
