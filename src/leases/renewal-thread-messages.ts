@@ -69,7 +69,8 @@ export type ToRenewalThread =
   | { type: 'drop'; leaseKey: string; token: string }
   | { type: 'update'; id: number; leaseKey: string; token: string; lease: Lease }
   | { type: 'release'; id: number; leaseKey: string; token: string; timeoutMs: number }
-  | { type: 'renewNow'; id: number };
+  | { type: 'renewNow'; id: number }
+  | { type: 'close' };
 
 export interface SerializedError {
   name: string;

@@ -11,8 +11,10 @@ import { Metrics } from '../metrics/metrics.ts';
 import { Periodic } from '../common/periodic.ts';
 import { errorFields, type LogFn, type Logger } from '../common/logger.ts';
 
-const port = parentPort;
-if (!port) throw new Error('renewal-thread.ts runs only as a worker thread');
+const port = parentPort ?? notInAThread();
+function notInAThread(): never {
+  throw new Error('renewal-thread runs only as a worker thread');
+}
 const settings = workerData as RenewalThreadSettings;
 
 const post = (message: FromRenewalThread): void => port.postMessage(message);
@@ -69,18 +71,31 @@ async function handle(m: ToRenewalThread): Promise<void> {
       await renewer.renewLeases();
       post({ type: 'reply', id: m.id, ok: true });
       return;
+    case 'close':
+      // Writes already asked for (a last checkpoint, a release) finish and are answered; then the thread ends.
+      await schedule.stop();
+      await Promise.allSettled([...inFlight].filter((p) => p !== current));
+      await renewer.close();
+      client.destroy();
+      port.close();
+      return;
   }
 }
 
+const inFlight = new Set<Promise<void>>();
+let current: Promise<void> | undefined;
 port.on('message', (m: ToRenewalThread) => {
-  handle(m).catch((err: unknown) => {
-    if ('id' in m) post({ type: 'reply', id: m.id, ok: false, error: serializeError(err) });
-    else logger.warn({ message: m.type, ...errorFields(err) }, 'Renewal thread could not handle a message');
-  });
+  const done: Promise<void> = handle(m)
+    .catch((err: unknown) => {
+      if ('id' in m) post({ type: 'reply', id: m.id, ok: false, error: serializeError(err) });
+      else logger.warn({ message: m.type, ...errorFields(err) }, 'Renewal thread could not handle a message');
+    })
+    .finally(() => inFlight.delete(done));
+  current = done;
+  inFlight.add(done);
 });
 
-// The schedule lives here: renewals go on however busy the main thread is. The main thread ends
-// this thread with terminate() when the worker stops.
-new Periodic(() => renewer.renewLeases(), settings.renewerIntervalMs, new AbortController().signal, (err) =>
+// The schedule lives here: renewals go on however busy the main thread is.
+const schedule = new Periodic(() => renewer.renewLeases(), settings.renewerIntervalMs, new AbortController().signal, (err) =>
   logger.warn(errorFields(err), 'Lease renewal round failed; next round retries'),
 );

@@ -6,6 +6,7 @@ import { LeaseRenewer, type LeaseLostListener } from './lease-renewer.ts';
 import { newRenewalSlot, sharedNow, type HeldLease } from './held-lease.ts';
 import { deserializeError, type FromRenewalThread, type RenewalThreadSettings, type ToRenewalThread } from './renewal-thread-messages.ts';
 import { errorFields, type Logger } from '../common/logger.ts';
+import { settlesWithin } from '../common/backoff.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
 type Reply = Extract<FromRenewalThread, { type: 'reply' }>;
@@ -147,13 +148,19 @@ export class ThreadLeaseRenewer extends LeaseRenewer {
     }
   }
 
-  /** Forgets every lease and ends the thread: nothing of it outlives the worker. */
+  /**
+   * Forgets every lease and ends the thread: writes already asked for (a last checkpoint) finish and
+   * are answered first, within the failover time; nothing of the thread outlives the worker.
+   */
   override async close(): Promise<void> {
     this.closed = true;
     await super.close();
     const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'close' } satisfies ToRenewalThread);
+    if (!(await settlesWithin(exited, this.settings.failoverTimeMs))) await worker.terminate();
     this.worker = undefined;
-    if (worker) await worker.terminate();
   }
 }
 
