@@ -71,6 +71,7 @@ export class LeaseCoordinator {
    * caller just made (start-up shard sync), saving one.
    */
   async start(leases?: Lease[]): Promise<void> {
+    this.renewer.start();
     leases ??= await this.refresher.listLeases();
     this.taker.lastScan = leases;
     this.taker.updateStamps(leases);

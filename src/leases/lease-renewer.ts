@@ -32,6 +32,9 @@ export class LeaseRenewer {
     private readonly onLeaseLost: LeaseLostListener,
   ) {}
 
+  /** Prepares to hold leases (the renewal thread starts here); nothing to do on this thread. */
+  start(): void {}
+
   /** On start-up, renews every lease owned by this worker id, expired or not: a restart resumes at once. */
   async initialize(leases: Lease[]): Promise<Lease[]> {
     const mine = leases.filter((l) => l.leaseOwner === this.workerId);

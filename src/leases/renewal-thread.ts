@@ -73,7 +73,7 @@ async function handle(m: ToRenewalThread): Promise<void> {
       return;
     case 'close':
       // Writes already asked for (a last checkpoint, a release) finish and are answered; then the thread ends.
-      await schedule.stop();
+      await schedule?.stop();
       await Promise.allSettled([...inFlight].filter((p) => p !== current));
       await renewer.close();
       client.destroy();
@@ -95,7 +95,11 @@ port.on('message', (m: ToRenewalThread) => {
   inFlight.add(done);
 });
 
-// The schedule lives here: renewals go on however busy the main thread is.
-const schedule = new Periodic(() => renewer.renewLeases(), settings.renewerIntervalMs, new AbortController().signal, (err) =>
-  logger.warn(errorFields(err), 'Lease renewal round failed; next round retries'),
-);
+// The schedule lives here: renewals go on however busy the main thread is. It starts once the
+// leases already sent (queued while this thread loaded) are held, so the first round renews them.
+let schedule: Periodic | undefined;
+setImmediate(() => {
+  schedule = new Periodic(() => renewer.renewLeases(), settings.renewerIntervalMs, new AbortController().signal, (err) =>
+    logger.warn(errorFields(err), 'Lease renewal round failed; next round retries'),
+  );
+});

@@ -35,6 +35,11 @@ export class ThreadLeaseRenewer extends LeaseRenewer {
     super(refresher, settings.workerId, settings.failoverTimeMs, logger, metrics, onLeaseLost);
   }
 
+  /** Starts the thread now, so it is up by the time the first leases are taken. */
+  override start(): void {
+    this.thread();
+  }
+
   /** The thread, started on first use; undefined once closed. */
   private thread(): Worker | undefined {
     if (this.closed) return undefined;
