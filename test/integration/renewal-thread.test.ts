@@ -192,8 +192,8 @@ describe('renewals in a worker thread (kinesalite + dynalite)', () => {
       assert.ok(stored.leaseCounter >= 1 + 5 + 5, `every renewal and checkpoint bumped the counter once (counter ${stored.leaseCounter})`);
       assert.equal(renewer.getCurrentlyHeldLease('shard-1')?.lease.checkpoint.sequenceNumber, '5');
 
-      // Another worker takes it: the next checkpoint fails its condition and writes nothing.
-      assert.equal(await refresher.takeLease(stored, 'worker-b'), true);
+      // Another worker takes it (between two renewals, every 100 ms): the next checkpoint fails its condition and writes nothing.
+      await waitFor(async () => refresher.takeLease((await refresher.getLease('shard-1'))!, 'worker-b'), 'worker b taking the lease', 5000, 10);
       await assert.rejects(checkpointer.setCheckpoint('shard-1', { sequenceNumber: '6', subSequenceNumber: 0 }, held.concurrencyToken), ShutdownException);
       const after = (await refresher.getLease('shard-1'))!;
       assert.equal(after.checkpoint.sequenceNumber, '5');
