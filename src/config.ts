@@ -100,6 +100,12 @@ export interface SchedulerConfig {
      * (released leases then wait for the next taker round, as in the Java KCL).
      */
     unownedLeasePollIntervalMs?: number;
+    /**
+     * Renew leases in a worker thread, so a processor that blocks the event loop cannot cost the worker
+     * its leases (Java renews on its own threads). Default true; it falls back to the main thread when
+     * `dynamoDBClient` or a credentials provider function is passed (neither can cross into a thread).
+     */
+    renewInWorkerThread?: boolean;
   };
   coordinator?: {
     /** Java maxInitializationAttempts = 20. */
@@ -170,6 +176,7 @@ export interface ResolvedConfig {
     enablePriorityLeaseAssignment: boolean;
     releaseLeasesOnShutdown: boolean;
     unownedLeasePollIntervalMs: number;
+    renewInWorkerThread: boolean;
   };
   coordinator: {
     maxInitializationAttempts: number;
@@ -300,6 +307,7 @@ function resolveLease(c: SchedulerConfig): ResolvedConfig['lease'] {
     enablePriorityLeaseAssignment: bool('lease.enablePriorityLeaseAssignment', l.enablePriorityLeaseAssignment, true),
     releaseLeasesOnShutdown: bool('lease.releaseLeasesOnShutdown', l.releaseLeasesOnShutdown, true),
     unownedLeasePollIntervalMs: positiveInt('lease.unownedLeasePollIntervalMs', l.unownedLeasePollIntervalMs, renewerIntervalMs, 0),
+    renewInWorkerThread: bool('lease.renewInWorkerThread', l.renewInWorkerThread, true),
   };
 }
 

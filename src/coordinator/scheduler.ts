@@ -7,6 +7,7 @@ import { Periodic } from '../common/periodic.ts';
 import { InitializationError, ResourceNotFoundError } from '../errors.ts';
 import { DynamoDBLeaseRefresher } from '../leases/dynamodb/dynamodb-lease-refresher.ts';
 import { LeaseCoordinator } from '../leases/lease-coordinator.ts';
+import { placeRenewals } from '../leases/renewal-thread-messages.ts';
 import type { HeldLease } from '../leases/lease-renewer.ts';
 import type { Lease } from '../leases/lease.ts';
 import { isLeader } from '../leases/leader-decider.ts';
@@ -131,6 +132,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         maxLeasesForWorker: c.lease.maxLeasesForWorker,
         maxLeasesToStealAtOneTime: c.lease.maxLeasesToStealAtOneTime,
         enablePriorityLeaseAssignment: c.lease.enablePriorityLeaseAssignment,
+        renewal: placeRenewals(
+          this.rawConfig,
+          { workerId: this.workerId, tableName: c.tableName, billingMode: c.lease.billingMode, requestTimeoutMs: c.lease.dynamoDbRequestTimeoutMs, failoverTimeMs: c.lease.failoverTimeMs, renewerIntervalMs: c.lease.renewerIntervalMs, metricsLevel: c.metrics.level },
+          c.lease.renewInWorkerThread,
+        ),
       },
       this.logger,
       this.metrics,

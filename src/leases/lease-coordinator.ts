@@ -2,6 +2,9 @@ import type { Lease } from './lease.ts';
 import type { LeaseRefresher } from './lease-refresher.ts';
 import { LeaseRenewer, type HeldLease } from './lease-renewer.ts';
 import { LeaseTaker } from './lease-taker.ts';
+import { ThreadLeaseRenewer } from './thread-lease-renewer.ts';
+import type { RenewalPlacement } from './renewal-thread-messages.ts';
+import { EventLoopLagMonitor } from '../metrics/event-loop-lag.ts';
 import { Periodic } from '../common/periodic.ts';
 import { childLogger, errorFields, type Logger } from '../common/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -16,6 +19,8 @@ export interface LeaseCoordinatorOptions {
   maxLeasesForWorker: number;
   maxLeasesToStealAtOneTime: number;
   enablePriorityLeaseAssignment: boolean;
+  /** Where renewals run (see placeRenewals); absent = on this thread, silently. */
+  renewal?: RenewalPlacement;
 }
 
 export interface LeaseCoordinatorListener {
@@ -34,6 +39,7 @@ export class LeaseCoordinator {
   private loops: Periodic[] = [];
   private takerLoop: Periodic | undefined;
   private readonly logger: Logger;
+  private readonly lag: EventLoopLagMonitor;
 
   constructor(
     private readonly refresher: LeaseRefresher,
@@ -43,10 +49,21 @@ export class LeaseCoordinator {
     private readonly listener: LeaseCoordinatorListener,
   ) {
     this.logger = childLogger(logger, { component: 'LeaseCoordinator' });
-    this.renewer = new LeaseRenewer(refresher, options.workerId, options.failoverTimeMs, childLogger(logger, { component: 'LeaseRenewer' }), metrics, (key, reason) =>
-      listener.leaseLost(key, reason),
-    );
+    const renewerLogger = childLogger(logger, { component: 'LeaseRenewer' });
+    const onLost = (key: string, reason: string): void => listener.leaseLost(key, reason);
+    const renewal = options.renewal;
+    if (renewal && 'thread' in renewal) {
+      this.renewer = new ThreadLeaseRenewer(renewal.thread, refresher, renewerLogger, metrics, onLost);
+    } else {
+      if (renewal) this.logger.info({ reason: renewal.mainThread }, 'Renewing leases on the main thread: a busy event loop can delay renewals');
+      this.renewer = new LeaseRenewer(refresher, options.workerId, options.failoverTimeMs, renewerLogger, metrics, onLost);
+    }
     this.taker = new LeaseTaker(refresher, options, childLogger(logger, { component: 'LeaseTaker' }), metrics);
+    this.lag = new EventLoopLagMonitor(metrics, this.logger, {
+      intervalMs: options.renewerIntervalMs,
+      warnAboveMs: Math.floor(options.failoverTimeMs / 3),
+      dimensions: { WorkerIdentifier: options.workerId },
+    });
   }
 
   /**
@@ -54,17 +71,21 @@ export class LeaseCoordinator {
    * caller just made (start-up shard sync), saving one.
    */
   async start(leases?: Lease[], stopping?: AbortSignal): Promise<void> {
-    const callOptions = stopping ? { abortSignal: stopping } : {};
-    leases ??= await this.refresher.listLeases(callOptions);
+    this.renewer.start();
+    leases ??= await this.refresher.listLeases(stopping ? { abortSignal: stopping } : {});
     this.taker.lastScan = leases;
     this.taker.updateStamps(leases);
     const resumed = await this.renewer.initialize(leases, stopping);
     if (stopping?.aborted) return;
     for (const lease of resumed) this.acquired(lease);
     const signal = this.abort.signal;
+    if (signal.aborted) return; // stopped while resuming: start nothing
     const onError = (what: string) => (err: unknown) => this.logger.warn(errorFields(err), `${what} failed; next round retries`);
     this.takerLoop = new Periodic(() => this.runTaker(), this.options.takerIntervalMs, signal, onError('Lease taker round'));
-    this.loops = [this.takerLoop, new Periodic(() => this.renewer.renewLeases(), this.options.renewerIntervalMs, signal, onError('Lease renewal round'))];
+    this.loops = [this.takerLoop];
+    // The renewal thread keeps its own schedule; the main-thread renewer runs on this one.
+    if (!this.renewer.ownsSchedule) this.loops.push(new Periodic(() => this.renewer.renewLeases(), this.options.renewerIntervalMs, signal, onError('Lease renewal round')));
+    this.lag.start();
     if (this.options.unownedLeasePollIntervalMs > 0) {
       const probe = async (): Promise<void> => {
         if (await this.refresher.hasUnownedLeases({ abortSignal: signal })) this.takerLoop?.wake();
@@ -97,21 +118,16 @@ export class LeaseCoordinator {
   }
 
   /** Gives a held lease back in DynamoDB (owner removed) so another worker can take it at once. */
-  async releaseLease(leaseKey: string): Promise<boolean> {
-    const held = this.renewer.drop(leaseKey);
-    if (!held) return false;
-    try {
-      return await held.mutex.run(() => this.refresher.evictLease(held.lease, { abortSignal: AbortSignal.timeout(this.options.failoverTimeMs) }));
-    } catch (err) {
-      this.logger.warn({ leaseKey, ...errorFields(err) }, 'Could not release lease; it will expire instead');
-      return false;
-    }
+  releaseLease(leaseKey: string): Promise<boolean> {
+    // Serialized with the lease's renewals and conditional on its owner, wherever they run.
+    return this.renewer.releaseLease(leaseKey, this.options.failoverTimeMs);
   }
 
-  /** Stops every loop and drops all leases locally (no DynamoDB writes: they expire for others). */
+  /** Stops every loop, drops all leases locally (no DynamoDB writes: they expire for others) and ends the renewal thread. */
   async stop(): Promise<void> {
     this.abort.abort();
+    this.lag.stop();
     await Promise.all(this.loops.map((l) => l.done));
-    for (const held of this.renewer.heldLeases()) this.renewer.drop(held.lease.leaseKey);
+    await this.renewer.close();
   }
 }

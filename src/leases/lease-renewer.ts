@@ -1,68 +1,99 @@
 import { randomUUID } from 'node:crypto';
 import type { Lease } from './lease.ts';
 import type { LeaseRefresher } from './lease-refresher.ts';
-import { Mutex } from '../common/mutex.ts';
-import { monotonicNow } from '../common/backoff.ts';
+import { HeldLease, sharedNow } from './held-lease.ts';
+import { wakeable } from '../common/backoff.ts';
 import { errorFields, type Logger } from '../common/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
-/** A lease this worker holds, with the token of this acquisition and when it was last renewed. */
-export interface HeldLease {
-  lease: Lease;
-  /** New on every acquisition: a processor from an earlier acquisition cannot write with it. */
-  readonly concurrencyToken: string;
-  /** Monotonic time of the start of the last successful renewal (conservative). */
-  lastRenewalMs: number;
-  readonly mutex: Mutex;
-}
+export { HeldLease } from './held-lease.ts';
 
 export type LeaseLostListener = (leaseKey: string, reason: string) => void;
 
 /**
  * Keeps held leases alive (Java's DynamoDBLeaseRenewer): renews each with a conditional write on its
  * counter, never renews one it considers expired, and gives up a lease the moment a write shows that
- * another worker changed it.
+ * another worker changed it, or the moment it expires locally (a timer at its expiry).
+ *
+ * This renewer does its writes on the thread that calls it: the fallback when the renewal thread
+ * cannot be used, and the engine the renewal thread itself runs (see ThreadLeaseRenewer).
  */
 export class LeaseRenewer {
-  private readonly held = new Map<string, HeldLease>();
+  protected readonly held = new Map<string, HeldLease>();
+  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+  /** False: the caller runs `renewLeases()` on its schedule. A renewer with its own schedule says true. */
+  readonly ownsSchedule: boolean = false;
 
   constructor(
     private readonly refresher: LeaseRefresher,
     readonly workerId: string,
-    private readonly failoverTimeMs: number,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
+    protected readonly failoverTimeMs: number,
+    protected readonly logger: Logger,
+    protected readonly metrics: Metrics,
     private readonly onLeaseLost: LeaseLostListener,
   ) {}
+
+  /** Prepares to hold leases (the renewal thread starts here); nothing to do on this thread. */
+  start(): void {}
 
   /** On start-up, renews every lease owned by this worker id, expired or not: a restart resumes at once. */
   async initialize(leases: Lease[], stopping?: AbortSignal): Promise<Lease[]> {
     const mine = leases.filter((l) => l.leaseOwner === this.workerId);
     const resumed: Lease[] = [];
-    await Promise.all(
+    const all = Promise.all(
       mine.map(async (lease) => {
-        const start = monotonicNow();
-        try {
-          if (await this.refresher.renewLease(lease, stopping ? { abortSignal: stopping } : {})) {
-            this.add(lease, start);
-            resumed.push(lease);
-          }
-        } catch (err) {
-          this.logger.warn({ leaseKey: lease.leaseKey, ...errorFields(err) }, 'Could not resume an own lease at start-up');
-        }
+        if (await this.resume(lease)) resumed.push(lease);
       }),
     );
-    return resumed;
+    // A shutdown does not wait for resumptions still in flight: what they hold is dropped with the rest.
+    if (stopping) await Promise.race([all, wakeable(() => undefined, stopping)]);
+    else await all;
+    return stopping?.aborted ? [] : resumed;
+  }
+
+  /** Renews one own lease found at start-up and holds it when that worked. */
+  async resume(lease: Lease, token: string = randomUUID(), slot?: SharedArrayBuffer): Promise<HeldLease | undefined> {
+    const start = sharedNow();
+    try {
+      if (await this.refresher.renewLease(lease)) return this.adopt(lease, token, slot, start);
+    } catch (err) {
+      this.logger.warn({ leaseKey: lease.leaseKey, ...errorFields(err) }, 'Could not resume an own lease at start-up');
+    }
+    return undefined;
   }
 
   /** Starts holding a lease just taken (with a fresh concurrency token). */
-  add(lease: Lease, renewedAtMs = monotonicNow()): HeldLease {
-    const held: HeldLease = { lease, concurrencyToken: randomUUID(), lastRenewalMs: renewedAtMs, mutex: new Mutex() };
+  add(lease: Lease, renewedAtMs = sharedNow()): HeldLease {
+    return this.adopt(lease, randomUUID(), undefined, renewedAtMs);
+  }
+
+  /**
+   * Starts holding a lease under a given token and renewal slot (the renewal thread's side of `add`).
+   * Without `renewedAtMs`, the time already in the slot stands.
+   */
+  adopt(lease: Lease, concurrencyToken: string, slot: SharedArrayBuffer | undefined, renewedAtMs?: number): HeldLease {
+    const held = new HeldLease(lease, concurrencyToken, slot);
+    if (renewedAtMs !== undefined) held.lastRenewalMs = renewedAtMs;
     this.held.set(lease.leaseKey, held);
+    this.watchExpiry(held);
     return held;
   }
 
-  isExpired(held: HeldLease, now = monotonicNow()): boolean {
+  /** Gives the lease up when it expires locally, not at the next renewal round: a shard stops within the window. */
+  private watchExpiry(held: HeldLease): void {
+    const key = held.lease.leaseKey;
+    clearTimeout(this.expiryTimers.get(key));
+    if (this.held.get(key) !== held) return;
+    const left = held.lastRenewalMs + this.failoverTimeMs - sharedNow();
+    if (left < 0) {
+      this.lose(held, 'expired locally: not renewed within the failover time');
+      return;
+    }
+    // Renewed meanwhile: look again at the new expiry. Never keeps the process alive by itself.
+    this.expiryTimers.set(key, setTimeout(() => this.watchExpiry(held), Math.ceil(left) + 1).unref());
+  }
+
+  isExpired(held: HeldLease, now = sharedNow()): boolean {
     return now - held.lastRenewalMs > this.failoverTimeMs;
   }
 
@@ -82,15 +113,22 @@ export class LeaseRenewer {
 
   /** Stops holding a lease without any DynamoDB write. */
   drop(leaseKey: string): HeldLease | undefined {
+    return this.forget(leaseKey);
+  }
+
+  /** Forgets a lease here (map and expiry timer) and nothing else. */
+  protected forget(leaseKey: string): HeldLease | undefined {
     const held = this.held.get(leaseKey);
     this.held.delete(leaseKey);
+    clearTimeout(this.expiryTimers.get(leaseKey));
+    this.expiryTimers.delete(leaseKey);
     return held;
   }
 
   /** One renewal round over every held lease, in parallel. */
   async renewLeases(): Promise<void> {
     const scope = this.metrics.scope('RenewAllLeases', { WorkerIdentifier: this.workerId });
-    const start = monotonicNow();
+    const start = performance.now();
     const before = this.held.size;
     const results = await Promise.all(this.heldLeases().map((h) => this.renew(h, scope)));
     const lost = results.filter((ok) => !ok).length;
@@ -104,29 +142,33 @@ export class LeaseRenewer {
   private renew(held: HeldLease, scope: ReturnType<Metrics['scope']>): Promise<boolean> {
     return held.mutex.run(async () => {
       if (this.held.get(held.lease.leaseKey) !== held) return true; // dropped meanwhile
-      const start = monotonicNow();
+      const start = sharedNow();
+      const started = performance.now();
       if (this.isExpired(held, start)) return this.lose(held, 'expired locally before it could be renewed');
-      // The call may not outlive the lease: abort when it would expire.
-      const remaining = held.lastRenewalMs + this.failoverTimeMs - start;
-      const abortSignal = AbortSignal.timeout(Math.max(1, Math.floor(remaining)));
       try {
-        const ok = await this.refresher.renewLease(held.lease, { abortSignal });
-        scope.addSuccessAndLatency('RenewLease', ok, start, 'DETAILED');
+        const ok = await this.refresher.renewLease(held.lease, { abortSignal: this.untilExpiry(held, start) });
+        scope.addSuccessAndLatency('RenewLease', ok, started, 'DETAILED');
         if (!ok) return this.lose(held, 'another worker changed it (renewal condition failed)');
-        held.lastRenewalMs = start;
+        if (this.held.get(held.lease.leaseKey) === held) held.lastRenewalMs = start;
         return true;
       } catch (err) {
         // A failed call is not a loss: the next round retries until the lease expires locally.
-        scope.addSuccessAndLatency('RenewLease', false, start, 'DETAILED');
+        scope.addSuccessAndLatency('RenewLease', false, started, 'DETAILED');
         this.logger.warn({ leaseKey: held.lease.leaseKey, ...errorFields(err) }, 'Lease renewal failed; will retry');
         return true;
       }
     });
   }
 
-  private lose(held: HeldLease, reason: string): false {
+  /** A write for a lease may not outlive it: abort when it would expire. */
+  private untilExpiry(held: HeldLease, now: number): AbortSignal {
+    return AbortSignal.timeout(Math.max(1, Math.floor(held.lastRenewalMs + this.failoverTimeMs - now)));
+  }
+
+  protected lose(held: HeldLease, reason: string): false {
     if (this.held.get(held.lease.leaseKey) === held) {
-      this.held.delete(held.lease.leaseKey);
+      this.drop(held.lease.leaseKey);
+      held.lastRenewalMs = 0; // expired for every thread that reads the slot, at once
       this.logger.info({ leaseKey: held.lease.leaseKey, reason }, 'Lease lost');
       this.onLeaseLost(held.lease.leaseKey, reason);
     }
@@ -142,16 +184,36 @@ export class LeaseRenewer {
     const held = this.held.get(leaseKey);
     if (!held || held.concurrencyToken !== concurrencyToken) return false;
     return held.mutex.run(async () => {
-      const start = monotonicNow();
+      const start = sharedNow();
       if (this.held.get(leaseKey) !== held || this.isExpired(held, start)) return false;
       const copy: Lease = structuredClone(held.lease);
       change(copy);
-      const remaining = held.lastRenewalMs + this.failoverTimeMs - start;
-      const ok = await this.refresher.updateLease(copy, { abortSignal: AbortSignal.timeout(Math.max(1, Math.floor(remaining))) });
+      const ok = await this.refresher.updateLease(copy, { abortSignal: this.untilExpiry(held, start) });
       if (!ok) return this.lose(held, 'another worker changed it (checkpoint condition failed)');
       held.lease = copy;
-      held.lastRenewalMs = start; // the counter moved: other workers saw a heartbeat
+      if (this.held.get(leaseKey) === held) held.lastRenewalMs = start; // the counter moved: other workers saw a heartbeat
       return true;
     });
+  }
+
+  /**
+   * Gives a held lease back in DynamoDB (owner removed, conditional on the owner), serialized with its
+   * renewals, so another worker can take it at once. False when it was not held or the write failed.
+   */
+  async releaseLease(leaseKey: string, timeoutMs: number): Promise<boolean> {
+    const held = this.forget(leaseKey);
+    if (!held) return false;
+    try {
+      return await held.mutex.run(() => this.refresher.evictLease(held.lease, { abortSignal: AbortSignal.timeout(timeoutMs) }));
+    } catch (err) {
+      this.logger.warn({ leaseKey, ...errorFields(err) }, 'Could not release lease; it will expire instead');
+      return false;
+    }
+  }
+
+  /** Stops holding every lease (no writes) and every timer. */
+  close(): Promise<void> {
+    for (const key of [...this.held.keys()]) this.forget(key);
+    return Promise.resolve();
   }
 }

@@ -101,6 +101,23 @@ describe('lease renewal and loss against DynamoDB (dynalite)', () => {
     assert.equal((await other.getLease('shard-3'))!.leaseCounter, counter, 'no write for an expired lease');
   });
 
+  it('gives a lease up the moment it expires locally, not at the next renewal round', async () => {
+    const { mine } = await table();
+    const l = lease('shard-6');
+    await mine.createLeaseIfNotExists(l);
+    await mine.takeLease(l, 'worker-a');
+    const lost: string[] = [];
+    const renewer = renewerFor(mine, 300, lost);
+    const t0 = performance.now();
+    renewer.add(l);
+    // No renewal round runs at all: the expiry alone must stop the shard.
+    await waitFor(() => lost.length > 0, 'the lease given up at its expiry', 2000, 10);
+    const ms = performance.now() - t0;
+    assert.deepEqual(lost, ['shard-6']);
+    assert.ok(ms >= 300 && ms < 600, `given up ${Math.round(ms)} ms after the last renewal (failover 300 ms)`);
+    assert.equal(renewer.heldCount(), 0);
+  });
+
   it('a stale processor (an earlier acquisition token) cannot checkpoint over its successor', async () => {
     const { mine, other } = await table();
     const l = lease('shard-4');

@@ -1,0 +1,105 @@
+// The renewal thread (a node:worker_threads Worker): renews this worker's leases on its own event
+// loop, so a record processor that blocks the main thread cannot starve them (Java renews on its
+// own threads). It owns the schedule and the counters; every other write to a held lease comes here
+// as a message, so it stays serialized with renewals and conditional on the counter known here.
+import { parentPort, workerData } from 'node:worker_threads';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBLeaseRefresher } from './dynamodb/dynamodb-lease-refresher.ts';
+import { LeaseRenewer } from './lease-renewer.ts';
+import { applyLeaseChange, serializeError, type FromRenewalThread, type RenewalThreadSettings, type ToRenewalThread } from './renewal-thread-messages.ts';
+import { Metrics } from '../metrics/metrics.ts';
+import { Periodic } from '../common/periodic.ts';
+import { errorFields, type LogFn, type Logger } from '../common/logger.ts';
+
+const port = parentPort ?? notInAThread();
+function notInAThread(): never {
+  throw new Error('renewal-thread runs only as a worker thread');
+}
+const settings = workerData as RenewalThreadSettings;
+
+const post = (message: FromRenewalThread): void => port.postMessage(message);
+const logAt =
+  (level: 'debug' | 'info' | 'warn' | 'error'): LogFn =>
+  (objOrMsg: object | string, msg?: string) =>
+    typeof objOrMsg === 'string' ? post({ type: 'log', level, obj: {}, msg: objOrMsg }) : post({ type: 'log', level, obj: objOrMsg, msg: msg ?? '' });
+const logger: Logger = { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') };
+const metrics = new Metrics(settings.metricsLevel, [{ record: (datum) => post({ type: 'metric', datum }) }], logger);
+
+const { region, endpoint, credentials } = settings.client;
+const client = new DynamoDBClient({
+  ...(region !== undefined ? { region } : {}),
+  ...(endpoint !== undefined ? { endpoint } : {}),
+  ...(credentials !== undefined ? { credentials } : {}),
+});
+const refresher = new DynamoDBLeaseRefresher(client, settings.tableName, settings.billingMode, settings.requestTimeoutMs);
+const renewer = new LeaseRenewer(refresher, settings.workerId, settings.failoverTimeMs, logger, metrics, (leaseKey, reason) => {
+  const token = lostTokens.get(leaseKey);
+  if (token !== undefined) post({ type: 'lost', leaseKey, token, reason });
+});
+/** The token of each lease held here, kept until its loss is reported (the renewer drops it first). */
+const lostTokens = new Map<string, string>();
+
+const heldBy = (leaseKey: string, token: string): boolean => renewer.heldLeases().some((h) => h.lease.leaseKey === leaseKey && h.concurrencyToken === token);
+
+async function handle(m: ToRenewalThread): Promise<void> {
+  switch (m.type) {
+    case 'hold':
+      lostTokens.set(m.lease.leaseKey, m.token);
+      renewer.adopt(m.lease, m.token, m.slot, m.renewedAtMs);
+      return;
+    case 'resume': {
+      lostTokens.set(m.lease.leaseKey, m.token);
+      const held = await renewer.resume(m.lease, m.token, m.slot);
+      post({ type: 'reply', id: m.id, ok: held !== undefined, ...(held ? { lease: held.lease } : {}) });
+      return;
+    }
+    case 'drop':
+      if (heldBy(m.leaseKey, m.token)) renewer.drop(m.leaseKey);
+      return;
+    case 'update': {
+      const ok = await renewer.updateLease(m.leaseKey, m.token, (lease) => applyLeaseChange(lease, m.lease));
+      const held = renewer.heldLeases().find((h) => h.lease.leaseKey === m.leaseKey);
+      post({ type: 'reply', id: m.id, ok, ...(ok && held ? { lease: held.lease } : {}) });
+      return;
+    }
+    case 'release': {
+      const ok = heldBy(m.leaseKey, m.token) && (await renewer.releaseLease(m.leaseKey, m.timeoutMs));
+      post({ type: 'reply', id: m.id, ok });
+      return;
+    }
+    case 'renewNow':
+      await renewer.renewLeases();
+      post({ type: 'reply', id: m.id, ok: true });
+      return;
+    case 'close':
+      // Writes already asked for (a last checkpoint, a release) finish and are answered; then the thread ends.
+      await schedule?.stop();
+      await Promise.allSettled([...inFlight].filter((p) => p !== current));
+      await renewer.close();
+      client.destroy();
+      port.close();
+      return;
+  }
+}
+
+const inFlight = new Set<Promise<void>>();
+let current: Promise<void> | undefined;
+port.on('message', (m: ToRenewalThread) => {
+  const done: Promise<void> = handle(m)
+    .catch((err: unknown) => {
+      if ('id' in m) post({ type: 'reply', id: m.id, ok: false, error: serializeError(err) });
+      else logger.warn({ message: m.type, ...errorFields(err) }, 'Renewal thread could not handle a message');
+    })
+    .finally(() => inFlight.delete(done));
+  current = done;
+  inFlight.add(done);
+});
+
+// The schedule lives here: renewals go on however busy the main thread is. It starts once the
+// leases already sent (queued while this thread loaded) are held, so the first round renews them.
+let schedule: Periodic | undefined;
+setImmediate(() => {
+  schedule = new Periodic(() => renewer.renewLeases(), settings.renewerIntervalMs, new AbortController().signal, (err) =>
+    logger.warn(errorFields(err), 'Lease renewal round failed; next round retries'),
+  );
+});
