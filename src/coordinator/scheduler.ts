@@ -85,6 +85,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       () => this.stoppedPromise,
       async (err: unknown) => {
         this.logger.error(errorFields(err), 'Worker failed to start');
+        this.abort.abort();
+        await this.coordinator?.stop().catch(() => undefined); // its renewal thread must not outlive the worker
         await this.teardown();
         throw err;
       },

@@ -118,7 +118,15 @@ describe('soak checks', () => {
     const input = clean();
     input.events.splice(8, 2); // w1 keeps A (it never shuts down) ...
     input.events.push(rec('w1', 1, 2000, 'A', [['a3', '30']])); // ... and delivers long after w2 began
+    input.events.push(rec('w2', 2, 2100, 'A', [['a3', '30']])); // while w2 delivers too
     assert.ok(rules(input).includes('exclusive'));
+  });
+
+  it('count only the time both delivered: a short tenure that ended early is no long overlap', () => {
+    const input = clean();
+    input.events.splice(8, 2); // w1 keeps A and delivers long after w2 began, but w2 stopped at once
+    input.events.push(rec('w1', 1, 2000, 'A', [['a3', '30']]));
+    assert.ok(!rules(input).includes('exclusive'), rules(input).join());
   });
 
   it('detect a record that waited too long, unless a planned fault explains it', () => {

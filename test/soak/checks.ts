@@ -287,9 +287,12 @@ export function checkExclusive(input: SoakInput, all: Tenure[]): { violations: V
   for (const a of all) {
     for (const b of all) {
       if (a === b || a.shardId !== b.shardId || a.p === b.p || a.start > b.start) continue;
+      // The two delivery windows' intersection: a b whose short tenure ended long before a's last
+      // delivery overlapped only while it lasted.
       const aLast = Math.max(-Infinity, ...a.recs.filter((r) => !zombieBatch(a, r.at)).map((r) => r.at));
       const bFirst = Math.min(Infinity, ...b.recs.map((r) => r.at));
-      const overlap = aLast - bFirst;
+      const bLast = Math.max(-Infinity, ...b.recs.map((r) => r.at));
+      const overlap = Math.min(aLast, bLast) - bFirst;
       if (!(overlap > 0)) continue;
       maxOverlapMs = Math.max(maxOverlapMs, overlap);
       if (overlap > window) out.push({ rule: 'exclusive', detail: `${a.shardId} delivered by ${a.w} and ${b.w} at once for ${overlap} ms (window ${window} ms)`, evidence: { aStart: a.start, bStart: b.start, bFirst, aLast } });
