@@ -1,23 +1,29 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Metrics } from './metrics.ts';
 import type { Logger } from '../common/logger.ts';
 
 export interface EventLoopLagOptions {
-  /** How often the worst delay is published and the histogram reset. */
+  /** How often the worst delay is published. */
   intervalMs: number;
   /** A WARN above this (a third of the failover time: longer blocks starve main-thread lease work). */
   warnAboveMs: number;
   dimensions?: Record<string, string>;
 }
 
+/** How often the loop is probed; a block shows as this probe running late. */
+const PROBE_MS = 50;
+
 /**
- * Measures how late the main event loop runs (perf_hooks.monitorEventLoopDelay) and publishes the
- * worst delay of each interval as `Worker` / `EventLoopLag` (Milliseconds). A record processor that
- * computes synchronously delays every shard of the worker; this makes it visible and says so.
+ * Measures how late the main event loop runs and publishes the worst delay of each interval as
+ * `Worker` / `EventLoopLag` (Milliseconds). A record processor that computes synchronously delays
+ * every shard of the worker; this makes it visible and says so. One timer both measures and reports,
+ * measuring first, so a block is never reset away before it is counted (perf_hooks'
+ * monitorEventLoopDelay drops the sample pending across a reset).
  */
 export class EventLoopLagMonitor {
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
   private timer: NodeJS.Timeout | undefined;
+  private worstMs = 0;
+  private lastProbe = 0;
+  private lastReport = 0;
 
   constructor(
     private readonly metrics: Metrics,
@@ -27,15 +33,23 @@ export class EventLoopLagMonitor {
 
   start(): void {
     if (this.timer) return;
-    this.histogram.enable();
+    this.lastProbe = this.lastReport = performance.now();
     // Never keeps the process alive by itself.
-    this.timer = setInterval(() => this.report(), this.options.intervalMs).unref();
+    this.timer = setInterval(() => this.probe(), PROBE_MS).unref();
+  }
+
+  private probe(): void {
+    const now = performance.now();
+    this.worstMs = Math.max(this.worstMs, now - this.lastProbe - PROBE_MS);
+    this.lastProbe = now;
+    if (now - this.lastReport >= this.options.intervalMs) this.report();
   }
 
   /** Publishes the worst delay since the last report (and warns when it is too long); returns it in ms. */
   report(): number {
-    const lagMs = this.histogram.count > 0 ? Math.round(this.histogram.max / 1e6) : 0;
-    this.histogram.reset();
+    const lagMs = Math.max(0, Math.round(this.worstMs));
+    this.worstMs = 0;
+    this.lastReport = performance.now();
     this.metrics.scope('Worker', this.options.dimensions ?? {}).add('EventLoopLag', lagMs, 'Milliseconds', 'SUMMARY').end();
     if (lagMs > this.options.warnAboveMs) {
       this.logger.warn(
@@ -49,6 +63,5 @@ export class EventLoopLagMonitor {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    this.histogram.disable();
   }
 }

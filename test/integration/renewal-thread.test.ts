@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startEnv, uniqueName, createStream, waitFor, credentials, region, type TestEnv } from '../support/env.ts';
 import { testScheduler, start } from '../support/scheduler.ts';
+import type { Scheduler } from '../../src/index.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
 import { ThreadLeaseRenewer } from '../../src/leases/thread-lease-renewer.ts';
@@ -112,6 +113,8 @@ describe('renewals in a worker thread (kinesalite + dynalite)', () => {
       lease: { failoverTimeMs: 3000, takerIntervalMs: 500, maxLeasesForWorker: 4 },
       blockMs: 4000,
     });
+    let b: Scheduler | undefined;
+    let running: Promise<void> | undefined;
     try {
       const aHolds = (): Set<string> => {
         const held = new Set<string>();
@@ -122,10 +125,10 @@ describe('renewals in a worker thread (kinesalite + dynalite)', () => {
       await waitFor(() => aHolds().size === 4, 'worker a holding 4 of the 8 shards', 30000);
       // Worker b takes the other 4: at its target, it takes nothing more unless a's leases expire.
       const bAcquired: string[] = [];
-      const b = testScheduler(env, { applicationName: app, streamName: stream, workerId: 'b', lease: { failoverTimeMs: 3000 }, processorFactory: idle });
+      b = testScheduler(env, { applicationName: app, streamName: stream, workerId: 'b', lease: { failoverTimeMs: 3000 }, processorFactory: idle });
       b.on('leaseAcquired', (s) => bAcquired.push(s));
-      const running = start(b);
-      await waitFor(() => b.heldShardIds().length === 4, 'worker b holding the other 4');
+      running = start(b);
+      await waitFor(() => b!.heldShardIds().length === 4, 'worker b holding the other 4');
       const mine = aHolds();
 
       a.send('block');
@@ -145,14 +148,16 @@ describe('renewals in a worker thread (kinesalite + dynalite)', () => {
       assert.ok(bAcquired.every((s) => !mine.has(s)));
 
       // The block shows as event-loop lag: a metric and a warning that says what to do.
-      await waitFor(() => a.events.some((e) => e.t === 'metric' && e.operation === 'Worker' && (e.max as number) >= 3500), 'an EventLoopLag metric of the block');
+      await waitFor(() => a.events.some((e) => e.t === 'metric' && e.operation === 'Worker' && (e.max as number) >= 3500), 'an EventLoopLag metric of the block').catch((err: unknown) => {
+        throw new Error(`${String(err)}; metrics seen: ${JSON.stringify(a.events.filter((e) => e.t === 'metric').slice(-12))}; block: ${JSON.stringify(a.events.filter((e) => e.t.startsWith("block")))}`);
+      });
       const warning = a.events.find((e) => e.t === 'warn' && /blocking the event loop/.test(String(e.msg)));
       assert.ok(warning, 'a WARN about the blocked event loop');
       assert.ok((warning.eventLoopLagMs as number) >= 3500);
-      await b.shutdown();
-      await running;
     } finally {
       a.child.kill('SIGKILL');
+      await b?.shutdown();
+      await running;
     }
   });
 

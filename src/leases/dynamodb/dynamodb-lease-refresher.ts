@@ -124,7 +124,8 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
 
   async renewLease(lease: Lease, options?: CallOptions): Promise<boolean> {
     const next = lease.leaseCounter + 1;
-    const b = new UpdateBuilder().whenEquals(LeaseAttribute.leaseCounter, N(lease.leaseCounter)).set(LeaseAttribute.leaseCounter, N(next));
+    // Counter and owner: a write of another worker that left the counter where ours expects it still fails.
+    const b = new UpdateBuilder().whenEquals(LeaseAttribute.leaseCounter, N(lease.leaseCounter)).whenOwner(lease.leaseOwner).set(LeaseAttribute.leaseCounter, N(next));
     if (!(await this.update(lease.leaseKey, b, options, 'RenewLease', (now) => now?.leaseOwner === lease.leaseOwner && now?.leaseCounter === next))) return false;
     lease.leaseCounter = next;
     return true;
@@ -151,6 +152,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     const b = new UpdateBuilder()
       .whenExists(LeaseAttribute.leaseKey)
       .whenOwner(lease.leaseOwner)
+      .whenEquals(LeaseAttribute.leaseCounter, N(lease.leaseCounter)) // never moves the counter back
       .remove(LeaseAttribute.leaseOwner)
       .remove(LeaseAttribute.checkpointOwner)
       .set(LeaseAttribute.leaseCounter, N(next));
@@ -164,6 +166,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     const next = lease.leaseCounter + 1;
     const b = new UpdateBuilder()
       .whenEquals(LeaseAttribute.leaseCounter, N(lease.leaseCounter))
+      .whenOwner(lease.leaseOwner)
       .set(LeaseAttribute.leaseCounter, N(next));
     checkpointUpdate(b, lease);
     const landed: Landed = (now) => now?.leaseOwner === lease.leaseOwner && now?.leaseCounter === next && sameCheckpoint(now, lease);
