@@ -62,6 +62,8 @@ export interface SoakInput {
   requestTimeoutMs: number;
   /** Scheduling slack on a loaded machine, added to every timing bound. */
   slackMs: number;
+  /** The longest latency spike the proxies inject: a renewal that would reveal a steal can be that late. */
+  latencyMaxMs?: number;
   /** Workers that had to be SIGKILLed after the final SIGTERM. */
   stuckOnStop: string[];
 }
@@ -280,7 +282,9 @@ export function checkExclusive(input: SoakInput, all: Tenure[]): { violations: V
   const out: Violation[] = [];
   // Both ends are Date.now() taken at delivery, in processes on one clock: no stdout or start-up delay
   // enters, only the deliveries' own scheduling jitter, hence a small fixed slack, not `slackMs`.
-  const window = input.failoverMs / 3 + OVERLAP_SLACK_MS;
+  // A stolen lease's holder learns of the steal from its next renewal's answer (as in the Java KCL): one
+  // renewal interval, plus that answer's injected delay, at the most.
+  const window = input.failoverMs / 3 + (input.latencyMaxMs ?? 0) + OVERLAP_SLACK_MS;
   let maxOverlapMs = 0;
   // A woken zombie's one batch is judged by checkZombies.
   const zombieBatch = (t: Tenure, at: number): boolean => input.faults.some((f) => f.kind === 'sigstop' && f.workers.includes(t.w) && at > f.at && at <= f.until + window);

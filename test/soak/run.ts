@@ -179,6 +179,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       takerMs: TAKER_MS,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       slackMs: SLACK_MS,
+      latencyMaxMs: RATES.latencyMs[1],
       stuckOnStop,
     };
     if (options.evidenceFile) await writeFile(options.evidenceFile, JSON.stringify(input));
