@@ -5,7 +5,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import { IllegalArgumentError } from './errors.ts';
-import { silentLogger, type Logger } from './common/logger.ts';
+import { stderrLogger, type Logger } from './common/logger.ts';
 import type { ShardRecordProcessorFactory } from './processor/shard-record-processor.ts';
 import type { MetricsLevel } from './metrics/metrics-level.ts';
 import type { MetricsSink } from './metrics/metrics-sink.ts';
@@ -147,7 +147,10 @@ export interface SchedulerConfig {
     /** Java metricsBufferTimeMillis = 10000. */
     bufferTimeMs?: number;
   };
-  /** A pino-compatible logger (debug/info/warn/error with an optional bindings object). Silent by default. */
+  /**
+   * A pino-compatible logger (debug/info/warn/error with an optional bindings object). Default: warnings
+   * and errors to stderr, one line each; pass `silentLogger` for none.
+   */
   logger?: Logger;
 }
 
@@ -325,7 +328,7 @@ export function resolveConfig(c: SchedulerConfig): ResolvedConfig {
   }
   const tableName = c.lease?.tableName ?? c.applicationName;
   if (!TABLE_NAME.test(tableName)) fail('lease.tableName', `is ${JSON.stringify(tableName)}`, 'pass a DynamoDB table name');
-  const logger = c.logger ?? silentLogger;
+  const logger = c.logger ?? stderrLogger();
   const co = c.coordinator ?? {};
   const level = oneOf('metrics.level', c.metrics?.level, ['NONE', 'SUMMARY', 'DETAILED'] as const, 'DETAILED');
   const resolved: ResolvedConfig = {

@@ -31,4 +31,4 @@ export type { MetricDatum, MetricsSink } from './metrics/metrics-sink.ts';
 export { CloudWatchMetricsSink } from './metrics/cloudwatch-sink.ts';
 export { OpenTelemetryMetricsSink } from './metrics/opentelemetry-sink.ts';
 export type { Logger } from './common/logger.ts';
-export { consoleLogger } from './common/logger.ts';
+export { consoleLogger, silentLogger, stderrLogger } from './common/logger.ts';

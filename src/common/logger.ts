@@ -12,8 +12,34 @@ export interface Logger {
 }
 
 const noop = (): void => {};
-/** Silent by default: a library does not write to stdout unless asked. */
+/** Drops everything: for callers that really want silence (pass it as `logger`). */
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+
+/**
+ * The logger when none is given: warnings and errors reach stderr as one readable line each (a lost
+ * lease, a processor that throws, a stalled shard must never be silent); debug and info are dropped.
+ * Any pino-compatible logger replaces it.
+ */
+export function stderrLogger(write: (line: string) => void = (line) => process.stderr.write(line + '\n'), bindings: Record<string, unknown> = {}): Logger {
+  const make =
+    (level: 'WARN' | 'ERROR'): LogFn =>
+    (objOrMsg: object | string, msg?: string) => {
+      const fields: Record<string, unknown> = { ...bindings, ...(typeof objOrMsg === 'string' ? {} : objOrMsg) };
+      write(formatLine(level, typeof objOrMsg === 'string' ? objOrMsg : (msg ?? ''), fields));
+    };
+  return { debug: noop, info: noop, warn: make('WARN'), error: make('ERROR'), child: (more) => stderrLogger(write, { ...bindings, ...more }) };
+}
+
+/** `2026-12-01T10:00:00.000Z WARN ts-kcl: message (shardId=..., err=Name: message)` */
+function formatLine(level: string, msg: string, fields: Record<string, unknown>): string {
+  const { err, ...rest } = fields;
+  const context = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  if (err && typeof err === 'object') {
+    const e = err as { name?: string; message?: string };
+    context.push(`err=${e.name ?? 'Error'}: ${e.message ?? ''}`);
+  }
+  return `${new Date().toISOString()} ${level} ts-kcl: ${msg}${context.length > 0 ? ` (${context.join(', ')})` : ''}`;
+}
 
 /** A child logger when the logger supports it, else one that merges the bindings itself. */
 export function childLogger(logger: Logger, bindings: Record<string, unknown>): Logger {

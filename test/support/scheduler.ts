@@ -1,9 +1,11 @@
 import { Scheduler, type SchedulerConfig } from '../../src/index.ts';
 import type { TestEnv } from './env.ts';
+import { silentLogger } from '../../src/common/logger.ts';
 
 /** A Scheduler with test-speed timings against the test env; overrides win. */
 export function testScheduler(env: TestEnv, config: Partial<SchedulerConfig> & Pick<SchedulerConfig, 'applicationName' | 'processorFactory'>): Scheduler {
   return new Scheduler({
+    logger: silentLogger, // tests assert on events; a test that wants the log passes its own
     clientConfig: env.clientConfig,
     initialPosition: 'TRIM_HORIZON',
     retrieval: { mode: 'polling', idleTimeBetweenReadsMs: 200 },

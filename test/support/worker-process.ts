@@ -5,7 +5,7 @@
 // (each checkpoint with its value), leaseLost / shardEnded / shutdownRequested (tenure ends), error,
 // log (WARN and ERROR lines, with `logWarnings`), crash (unhandled rejection or uncaught exception), exit.
 import { Scheduler, type SchedulerConfig } from '../../src/index.ts';
-import type { Logger } from '../../src/common/logger.ts';
+import { silentLogger, type Logger } from '../../src/common/logger.ts';
 
 type WorkerConfig = Omit<SchedulerConfig, 'processorFactory'> & { workerId: string; logWarnings?: boolean };
 const { logWarnings, ...config } = JSON.parse(process.argv[2]!) as WorkerConfig;
@@ -43,7 +43,7 @@ async function checkpointed(shardId: string, value: string, checkpoint: () => Pr
 
 const scheduler = new Scheduler({
   ...config,
-  ...(logWarnings ? { logger } : {}),
+  logger: logWarnings ? logger : silentLogger,
   processorFactory: ({ shardId }) => {
     let last: string | undefined;
     return {

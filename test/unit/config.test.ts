@@ -69,7 +69,8 @@ describe('resolveConfig', () => {
       assert.equal(c.lifecycle.taskBackoffTimeMs, 500);
       assert.equal(c.processor.onProcessRecordsError, 'skip');
       assert.equal(c.processor.callProcessRecordsEvenForEmptyRecordList, false);
-      assert.equal(c.logger, silentLogger);
+      assert.notEqual(c.logger, silentLogger, 'never silent by default: warnings and errors reach stderr');
+      assert.equal(typeof c.logger.child, 'function');
     });
 
     it('names: table = application name, a generated worker id, the stream', () => {
