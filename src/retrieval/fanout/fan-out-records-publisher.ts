@@ -6,6 +6,7 @@ import {
   type SubscribeToShardEventStream,
 } from '@aws-sdk/client-kinesis';
 import type { PublisherHooks, RecordsPublisher, RecordsRetrieved } from '../records-publisher.ts';
+import { fetchForbidden } from '../fetch-permission.ts';
 import { FailureStreak } from '../failure-streak.ts';
 import { RequestTimeoutError } from '../../common/deadline.ts';
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
@@ -369,24 +370,9 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     return pause(delay, this.abort.signal);
   }
 
-  /** The owner's predicate; one that throws is a bug there, and fetching stops as if it said no. */
-  private mayFetch(): boolean {
-    try {
-      return this.hooks.mayFetch?.() ?? true;
-    } catch (err) {
-      this.logger.error(errorFields(err), 'mayFetch() threw; retrieval stops');
-      return false;
-    }
-  }
-
   /** The owner withdrew permission to fetch (its lease expired locally): stop for good, quietly. */
   private forbidden(): boolean {
-    if (this.mayFetch()) return false;
-    if (!this.abort.signal.aborted) {
-      this.logger.info({}, 'Fetching is no longer allowed; retrieval stops');
-      this.abort.abort(new Error('fetching is no longer allowed'));
-    }
-    return true;
+    return fetchForbidden(this.hooks, this.abort, this.logger);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { GetRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import type { PublisherHooks, RecordsPublisher, RecordsRetrieved } from '../records-publisher.ts';
+import { fetchForbidden } from '../fetch-permission.ts';
 import { FailureStreak } from '../failure-streak.ts';
 import type { KinesisDataFetcher, IteratorPosition } from './kinesis-data-fetcher.ts';
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
@@ -183,24 +184,9 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     return this.streak.fail(err, 'loud', `${call} failed; backing off and retrying`, { lastFetched });
   }
 
-  /** The owner's predicate; one that throws is a bug there, and fetching stops as if it said no. */
-  private mayFetch(): boolean {
-    try {
-      return this.hooks.mayFetch?.() ?? true;
-    } catch (err) {
-      this.logger.error(errorFields(err), 'mayFetch() threw; retrieval stops');
-      return false;
-    }
-  }
-
   /** The owner withdrew permission to fetch (its lease expired locally): stop for good, quietly. */
   private forbidden(): boolean {
-    if (this.mayFetch()) return false;
-    if (!this.abort.signal.aborted) {
-      this.logger.info({}, 'Fetching is no longer allowed; retrieval stops');
-      this.abort.abort();
-    }
-    return true;
+    return fetchForbidden(this.hooks, this.abort, this.logger);
   }
 
   private endShard(): void {
