@@ -1,6 +1,7 @@
-import { GetShardIteratorCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { streamLabel, streamParams, type StreamIdentifier } from './stream-identifier.ts';
-import { withDeadline } from '../common/deadline.ts';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { streamLabel, type StreamIdentifier } from './stream-identifier.ts';
+import { KinesisDataFetcher } from './polling/kinesis-data-fetcher.ts';
+import { TRIM_HORIZON } from './extended-sequence-number.ts';
 import { KinesisClientLibDependencyException } from '../errors.ts';
 
 /**
@@ -9,9 +10,9 @@ import { KinesisClientLibDependencyException } from '../errors.ts';
  * Any other failure throws, so a throttled or unanswered check never counts as "gone".
  */
 export async function shardExists(kinesis: KinesisClient, stream: StreamIdentifier, shardId: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  const input = { ...streamParams(stream), ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' as const };
+  const fetcher = new KinesisDataFetcher(kinesis, stream, shardId, 1, timeoutMs);
   try {
-    await withDeadline(`GetShardIterator(${shardId})`, timeoutMs, signal, (s) => kinesis.send(new GetShardIteratorCommand(input), { abortSignal: s }));
+    await fetcher.getIterator({ type: 'checkpoint', checkpoint: TRIM_HORIZON }, signal ?? new AbortController().signal);
     return true;
   } catch (err) {
     if (err instanceof Error && err.name === 'ResourceNotFoundException') return false;
