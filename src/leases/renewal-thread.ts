@@ -34,10 +34,17 @@ const client = new DynamoDBClient({
 const refresher = new DynamoDBLeaseRefresher(client, settings.tableName, settings.billingMode, settings.requestTimeoutMs);
 const renewer = new LeaseRenewer(refresher, settings.workerId, settings.failoverTimeMs, logger, metrics, (leaseKey, reason) => {
   const token = lostTokens.get(leaseKey);
-  if (token !== undefined) post({ type: 'lost', leaseKey, token, reason });
+  if (token === undefined) return;
+  lostTokens.delete(leaseKey);
+  post({ type: 'lost', leaseKey, token, reason });
 });
-/** The token of each lease held here, kept until its loss is reported (the renewer drops it first). */
+/** The token of each lease held here, kept until its loss is reported (the renewer drops it first) or it is let go. */
 const lostTokens = new Map<string, string>();
+
+/** A lease let go on purpose leaves the map, so it stays as small as the set of leases held. */
+const forget = (leaseKey: string, token: string): void => {
+  if (lostTokens.get(leaseKey) === token) lostTokens.delete(leaseKey);
+};
 
 const heldBy = (leaseKey: string, token: string): boolean => renewer.heldLeases().some((h) => h.lease.leaseKey === leaseKey && h.concurrencyToken === token);
 
@@ -55,6 +62,7 @@ async function handle(m: ToRenewalThread): Promise<void> {
     }
     case 'drop':
       if (heldBy(m.leaseKey, m.token)) renewer.drop(m.leaseKey);
+      forget(m.leaseKey, m.token);
       return;
     case 'update': {
       const ok = await renewer.updateLease(m.leaseKey, m.token, (lease) => applyLeaseChange(lease, m.lease));
@@ -64,6 +72,7 @@ async function handle(m: ToRenewalThread): Promise<void> {
     }
     case 'release': {
       const ok = heldBy(m.leaseKey, m.token) && (await renewer.releaseLease(m.leaseKey, m.timeoutMs));
+      if (ok) forget(m.leaseKey, m.token);
       post({ type: 'reply', id: m.id, ok });
       return;
     }

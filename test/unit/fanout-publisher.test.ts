@@ -225,6 +225,17 @@ describe('FanOutRecordsPublisher', () => {
     assert.deepEqual(calls[1]!.position, { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(2) });
   });
 
+  it('subscriptions that keep falling silent are backed off and reported once per streak, not restarted in a tight loop', async () => {
+    const silent: Script = { events: [], then: 'hang' };
+    const { client, calls } = fakeKinesis([silent, silent, silent, silent, { events: [event(1, 1)], then: 'hang' }]);
+    const reported: unknown[] = [];
+    const p = publisher(client, { options: { maxTimeBetweenEventsMs: 20 }, hooks: { reportError: (err) => reported.push(err) } });
+    assert.deepEqual(data(await withTimeout(p.next(never))), ['d1']);
+    assert.equal(calls.length, 5);
+    assert.equal(reported.length, 1, 'one report for the whole streak of silences');
+    assert.match((reported[0] as Error).message, /no event for 20 ms/);
+  });
+
   it('backs off and resubscribes from the last continuation on ResourceInUse, network errors and exception events', async () => {
     const inUse = Object.assign(new Error('Another active subscription exists'), { name: 'ResourceInUseException' });
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });

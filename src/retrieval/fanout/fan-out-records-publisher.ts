@@ -202,7 +202,8 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
           if (outcome.events === 0) await backOff(new Error('the subscription ended without an event'), 'Subscription ended at once; backing off', true); // never spin
           break;
         case 'silent':
-          this.logger.warn({ silentMs: this.options.maxTimeBetweenEventsMs, position: this.position }, 'No event from the subscription in time; restarting it');
+          // Backed off like any failure: a shard whose subscriptions keep falling silent warns once per streak.
+          await backOff(new Error(`no event for ${this.options.maxTimeBetweenEventsMs} ms`), 'No event from the subscription in time; restarting it');
           break;
         case 'failed':
           if (errorName(outcome.error) === 'ResourceNotFoundException' && (await this.shardGone(consumerArn, outcome.error))) return;
