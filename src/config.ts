@@ -9,6 +9,8 @@ import { stderrLogger, type Logger } from './common/logger.ts';
 import type { ShardRecordProcessorFactory } from './processor/shard-record-processor.ts';
 import type { MetricsLevel } from './metrics/metrics-level.ts';
 import type { MetricsSink } from './metrics/metrics-sink.ts';
+import type { StreamConfig, StreamsSource } from './multistream/stream-tracker.ts';
+import type { FormerStreamsLeasesDeletionStrategy } from './multistream/former-streams.ts';
 
 export type InitialPosition = 'LATEST' | 'TRIM_HORIZON' | { timestamp: Date };
 
@@ -42,6 +44,21 @@ export interface SchedulerConfig {
   streamName?: string;
   /** The stream's ARN (for cross-account streams); exactly one of streamName and streamArn. */
   streamArn?: string;
+  /**
+   * Multi-stream mode (Java's MultiStreamTracker), in place of streamName/streamArn: the streams of the
+   * application, or a function returning them, asked again every shard-sync interval so streams can come
+   * and go while the worker runs. Lease keys are Java's multi-stream keys (`account:stream:creationEpoch:shardId`).
+   */
+  streams?: StreamConfig[] | (() => Promise<StreamConfig[]>);
+  /** Multi-stream mode only. */
+  multiStream?: {
+    /**
+     * What happens to the leases of a stream no longer listed. Default: deleted once it has been unlisted
+     * for an hour (FORMER_STREAMS_AUTO_DETECTION_DEFERRED_DELETION). Streams deleted or recreated in
+     * Kinesis have their old leases deleted at once whatever the strategy.
+     */
+    formerStreamsLeasesDeletionStrategy?: FormerStreamsLeasesDeletionStrategy;
+  };
   /** Default: host name + pid + random suffix. Keep it stable across restarts to resume leases at once. */
   workerId?: string;
   /** Creates one record processor per shard lease. */
@@ -158,7 +175,10 @@ export interface SchedulerConfig {
 export interface ResolvedConfig {
   applicationName: string;
   tableName: string;
+  /** Single-stream mode: the stream. Empty in multi-stream mode. */
   stream: { streamName?: string; streamArn?: string };
+  /** Set in multi-stream mode. */
+  multiStream: { streams: StreamsSource; formerStreamsLeasesDeletionStrategy: FormerStreamsLeasesDeletionStrategy } | undefined;
   workerId: string;
   processorFactory: ShardRecordProcessorFactory;
   initialPosition: InitialPosition;
@@ -226,23 +246,55 @@ export function defaultWorkerId(): string {
 }
 
 function resolveStream(c: SchedulerConfig): ResolvedConfig['stream'] {
-  const given = [c.streamName, c.streamArn, (c as { streams?: unknown }).streams].filter((v) => v !== undefined);
+  const given = [c.streamName, c.streamArn, c.streams].filter((v) => v !== undefined);
   if (given.length !== 1) {
-    fail('streamName', given.length === 0 ? 'is missing' : 'is ambiguous', 'pass exactly one of streamName or streamArn');
+    fail('streamName', given.length === 0 ? 'is missing' : 'is ambiguous', 'pass exactly one of streamName, streamArn or streams');
   }
-  if ((c as { streams?: unknown }).streams !== undefined) {
-    fail('streams', 'is not supported yet', 'run one Scheduler per stream with streamName or streamArn');
-  }
+  if (c.streams !== undefined) return {};
+  return resolveOneStream(c, '');
+}
+
+function resolveOneStream(c: { streamName?: unknown; streamArn?: unknown }, where: string): ResolvedConfig['stream'] {
+  if ((c.streamName === undefined) === (c.streamArn === undefined)) fail(`${where}streamName`, 'is ambiguous or missing', 'pass exactly one of streamName or streamArn');
   if (c.streamName !== undefined) {
     if (typeof c.streamName !== 'string' || !STREAM_NAME.test(c.streamName)) {
-      fail('streamName', `is ${JSON.stringify(c.streamName)}`, 'pass a Kinesis stream name (1-128 of a-z A-Z 0-9 _ . -)');
+      fail(`${where}streamName`, `is ${JSON.stringify(c.streamName)}`, 'pass a Kinesis stream name (1-128 of a-z A-Z 0-9 _ . -)');
     }
     return { streamName: c.streamName };
   }
   if (typeof c.streamArn !== 'string' || !STREAM_ARN.test(c.streamArn)) {
-    fail('streamArn', `is ${JSON.stringify(c.streamArn)}`, 'pass a stream ARN like arn:aws:kinesis:us-east-1:123456789012:stream/name');
+    fail(`${where}streamArn`, `is ${JSON.stringify(c.streamArn)}`, 'pass a stream ARN like arn:aws:kinesis:us-east-1:123456789012:stream/name');
   }
   return { streamArn: c.streamArn, streamName: c.streamArn.slice(c.streamArn.lastIndexOf('/') + 1) };
+}
+
+const HOUR_MS = 3600000;
+
+function resolveMultiStream(c: SchedulerConfig): ResolvedConfig['multiStream'] {
+  if (c.streams === undefined) {
+    if (c.multiStream !== undefined) fail('multiStream', 'is set without streams', 'pass streams (multi-stream mode) or drop multiStream');
+    return undefined;
+  }
+  if (Array.isArray(c.streams)) {
+    c.streams.forEach((s, i) => {
+      resolveOneStream(s, `streams[${i}].`);
+      if (s.initialPosition !== undefined) resolveInitialPosition(s.initialPosition);
+    });
+  } else if (typeof c.streams !== 'function') {
+    fail('streams', `is ${JSON.stringify(c.streams)}`, 'pass an array of { streamName | streamArn, initialPosition? } or a function returning a promise of one');
+  }
+  if (c.retrieval?.mode === 'fanout' && c.retrieval.consumerArn !== undefined) {
+    fail('retrieval.consumerArn', 'is set with streams', 'omit it: in multi-stream mode each stream registers its own consumer (retrieval.consumerName)');
+  }
+  const strategy = c.multiStream?.formerStreamsLeasesDeletionStrategy ?? { type: 'FORMER_STREAMS_AUTO_DETECTION_DEFERRED_DELETION', waitPeriodToDeleteFormerStreamsMs: HOUR_MS };
+  const types = ['NO_STREAMS_LEASES_DELETION', 'FORMER_STREAMS_AUTO_DETECTION_DEFERRED_DELETION', 'PROVIDED_STREAMS_DEFERRED_DELETION'] as const;
+  oneOf('multiStream.formerStreamsLeasesDeletionStrategy.type', strategy.type, types, 'FORMER_STREAMS_AUTO_DETECTION_DEFERRED_DELETION');
+  if (strategy.type === 'NO_STREAMS_LEASES_DELETION') return { streams: c.streams, formerStreamsLeasesDeletionStrategy: strategy };
+  const waitPeriodToDeleteFormerStreamsMs = positiveInt('multiStream.formerStreamsLeasesDeletionStrategy.waitPeriodToDeleteFormerStreamsMs', strategy.waitPeriodToDeleteFormerStreamsMs, HOUR_MS, 0);
+  if (strategy.type === 'PROVIDED_STREAMS_DEFERRED_DELETION' && typeof strategy.streamIdentifiersForLeaseCleanup !== 'function') {
+    fail('multiStream.formerStreamsLeasesDeletionStrategy.streamIdentifiersForLeaseCleanup', 'is missing', 'pass a function returning the serialized stream identifiers to clean up');
+  }
+  return { streams: c.streams, formerStreamsLeasesDeletionStrategy: { ...strategy, waitPeriodToDeleteFormerStreamsMs } };
 }
 
 function resolveInitialPosition(value: unknown): InitialPosition {
@@ -335,6 +387,7 @@ export function resolveConfig(c: SchedulerConfig): ResolvedConfig {
     applicationName: c.applicationName,
     tableName,
     stream: resolveStream(c),
+    multiStream: resolveMultiStream(c),
     workerId: c.workerId ?? defaultWorkerId(),
     processorFactory: c.processorFactory,
     initialPosition: resolveInitialPosition(c.initialPosition),

@@ -1,6 +1,8 @@
 // Public API of ts-kcl. Everything a user imports comes from here.
 export { Scheduler, WorkerState, type SchedulerEvents } from './coordinator/scheduler.ts';
 export type { SchedulerConfig, InitialPosition, PollingRetrievalConfig, FanOutRetrievalConfig } from './config.ts';
+export type { StreamConfig } from './multistream/stream-tracker.ts';
+export type { FormerStreamsLeasesDeletionStrategy } from './multistream/former-streams.ts';
 export type {
   ShardRecordProcessor,
   ShardRecordProcessorFactory,

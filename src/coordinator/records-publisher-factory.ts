@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../config.ts';
+import type { StreamIdentifier } from '../retrieval/stream-identifier.ts';
 import type { AwsClients } from '../common/clients.ts';
 import { childLogger, type Logger } from '../common/logger.ts';
 import type { Lease } from '../leases/lease.ts';
@@ -22,14 +23,21 @@ export type RecordsPublisherFactory = (lease: Lease, start: ExtendedSequenceNumb
 export type RetrievalErrorReporter = (err: unknown, shardId: string) => void;
 
 /** Picks the retrieval mode once; the shard consumer only ever sees a RecordsPublisher. */
+/** The stream a factory reads, and where its shards start when they have no checkpoint. */
+export interface PublisherTarget {
+  stream: StreamIdentifier;
+  initialPosition: ResolvedConfig['initialPosition'];
+}
+
 export function createRecordsPublisherFactory(
   config: ResolvedConfig,
+  target: PublisherTarget,
   clients: AwsClients,
   logger: Logger,
   metrics: Metrics,
   reportError: RetrievalErrorReporter,
 ): RecordsPublisherFactory {
-  const timestamp = typeof config.initialPosition === 'object' ? config.initialPosition.timestamp : undefined;
+  const timestamp = typeof target.initialPosition === 'object' ? target.initialPosition.timestamp : undefined;
   const r = config.retrieval;
   const timeoutMs = r.kinesisRequestTimeoutMs;
   const hooks = (shardId: string, options: CreatePublisherOptions | undefined): PublisherHooks => ({
@@ -41,7 +49,7 @@ export function createRecordsPublisherFactory(
     // created while the first leases are taken. Failures are logged and retried by the publishers.
     const registration = new FanOutConsumerRegistration(
       clients.kinesis,
-      config.stream,
+      target.stream,
       r.consumerName,
       r.consumerArn,
       childLogger(logger, { component: 'FanOutConsumerRegistration' }),
@@ -56,7 +64,7 @@ export function createRecordsPublisherFactory(
         start: { checkpoint: start, ...(timestamp ? { timestamp } : {}) },
         hashKeyRange: lease.hashKeyRange,
         // Unary calls, for servers that never end a closed shard's subscription (see shard-end-probe.ts).
-        probeShardEnd: getRecordsShardEndProbe(new KinesisDataFetcher(clients.kinesis, config.stream, lease.leaseKey, 1, timeoutMs)),
+        probeShardEnd: getRecordsShardEndProbe(new KinesisDataFetcher(clients.kinesis, target.stream, lease.leaseKey, 1, timeoutMs)),
         logger: childLogger(logger, { component: 'FanOutRecordsPublisher', shardId: lease.leaseKey }),
         metrics,
         hooks: hooks(lease.leaseKey, options),
@@ -65,7 +73,7 @@ export function createRecordsPublisherFactory(
   }
   return (lease, start, options) =>
     new PrefetchRecordsPublisher(
-      new KinesisDataFetcher(clients.kinesis, config.stream, lease.leaseKey, r.maxRecords, timeoutMs),
+      new KinesisDataFetcher(clients.kinesis, target.stream, lease.leaseKey, r.maxRecords, timeoutMs),
       { checkpoint: start, ...(timestamp ? { timestamp } : {}) },
       lease.hashKeyRange,
       r,

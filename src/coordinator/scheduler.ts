@@ -11,15 +11,17 @@ import { placeRenewals } from '../leases/renewal-thread-messages.ts';
 import type { HeldLease } from '../leases/lease-renewer.ts';
 import type { Lease } from '../leases/lease.ts';
 import { isLeader } from '../leases/leader-decider.ts';
-import { ShardDetector } from '../retrieval/shard-detector.ts';
 import { streamLabel } from '../retrieval/stream-identifier.ts';
 import { DynamoDBCheckpointer } from '../checkpoint/dynamodb-checkpointer.ts';
 import { ShardConsumer, type ShardConsumerContext } from '../lifecycle/shard-consumer.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { CloudWatchMetricsSink } from '../metrics/cloudwatch-sink.ts';
 import { createOpenTelemetrySink } from '../metrics/opentelemetry-sink.ts';
-import { ShardSyncManager } from './shard-sync-manager.ts';
-import { createRecordsPublisherFactory } from './records-publisher-factory.ts';
+import type { Checkpointer } from '../checkpoint/checkpointer.ts';
+import { createStreamRuntime, type StreamRuntime, type StreamRuntimeDeps } from './stream-runtime.ts';
+import { MultiStreamManager } from '../multistream/multi-stream-manager.ts';
+import { StreamTracker } from '../multistream/stream-tracker.ts';
+import { assertLeaseTableMode, LeaseTableModeError } from '../multistream/lease-table-mode.ts';
 
 /** The worker's lifecycle, as Java's WorkerStateChangeListener names it. */
 export const WorkerState = {
@@ -58,7 +60,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly abort = new AbortController();
   private clients: AwsClients | undefined;
   private coordinator: LeaseCoordinator | undefined;
-  private shardSync: ShardSyncManager | undefined;
+  /** Single-stream mode: the one stream. */
+  private single: StreamRuntime | undefined;
+  /** Multi-stream mode: the streams. */
+  private multi: MultiStreamManager | undefined;
+  private checkpointer: Checkpointer | undefined;
   private readonly metrics: Metrics;
   private state: WorkerState = WorkerState.CREATED;
   private runPromise: Promise<void> | undefined;
@@ -94,7 +100,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.runPromise;
   }
 
-  /** Held shard ids, for dashboards and tests. */
+  /** Held shard ids (lease keys in multi-stream mode: `account:stream:creationEpoch:shardId`), for dashboards and tests. */
   heldShardIds(): string[] {
     return [...this.consumers.keys()].sort();
   }
@@ -111,9 +117,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await this.addMetricsSinks(this.clients);
     const initScope = this.metrics.scope('Scheduler:Initialize');
     const refresher = new DynamoDBLeaseRefresher(this.clients.dynamodb, c.tableName, c.lease.billingMode, c.lease.dynamoDbRequestTimeoutMs);
-    const detector = new ShardDetector(this.clients.kinesis, c.stream, c.retrieval.kinesisRequestTimeoutMs);
-    const position = typeof c.initialPosition === 'string' ? c.initialPosition : 'AT_TIMESTAMP';
-    this.shardSync = new ShardSyncManager(detector, refresher, position, c.lease.cleanupLeasesUponShardCompletion, childLogger(this.logger, { component: 'ShardSync' }), this.metrics);
+    const deps: StreamRuntimeDeps = { config: c, clients: this.clients, table: refresher, logger: this.logger, metrics: this.metrics, reportError: (err, key) => this.reportError(err, key) };
+    if (c.multiStream) {
+      const tracker = new StreamTracker(c.multiStream.streams, this.clients.kinesis, c.initialPosition, c.retrieval.kinesisRequestTimeoutMs);
+      const logger = childLogger(this.logger, { component: 'MultiStreamTracker' });
+      this.multi = new MultiStreamManager(tracker, c.multiStream.formerStreamsLeasesDeletionStrategy, refresher, (target) => createStreamRuntime(deps, target), logger, this.metrics);
+    } else {
+      this.single = createStreamRuntime(deps, { identifier: undefined, stream: c.stream, initialPosition: c.initialPosition });
+    }
     let initialized = false;
     let leases: Lease[] | undefined;
     try {
@@ -143,45 +154,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.logger,
       this.metrics,
       {
-        leaseAcquired: (held) => this.startConsumer(held, context),
+        leaseAcquired: (held) => this.startConsumer(held),
         leaseLost: (key) => this.onLeaseLost(key),
       },
     );
     // One checkpointer for every shard: it persists through the renewer, which holds the leases.
-    const checkpointer = new DynamoDBCheckpointer(this.coordinator.renewer);
-    const createPublisher = createRecordsPublisherFactory(c, this.clients, this.logger, this.metrics, (err, id) => this.reportError(err, id));
-    const context = (shardId: string): ShardConsumerContext => ({
-      streamName: c.stream.streamName ?? '',
-      processorFactory: c.processorFactory,
-      getLease: (key) => refresher.getLease(key),
-      checkpointer,
-      createPublisher: (start, lease, hooks) => createPublisher(lease, start, hooks),
-      isLeaseHeld: (token) => this.coordinator?.renewer.getCurrentlyHeldLease(shardId)?.concurrencyToken === token,
-      onShardEnd: async (lease, childShards) => {
-        await this.shardSync!.createChildLeases(lease, childShards);
-        this.coordinator?.wakeTaker();
-      },
-      resolveMissingParents: async (child, missing) => {
-        const done = await this.shardSync!.resolveMissingParents(child, missing, this.abort.signal);
-        if (done.length < missing.length) this.coordinator?.wakeTaker();
-        return done;
-      },
-      parentShardPollIntervalMs: c.coordinator.parentShardPollIntervalMs,
-      taskBackoffTimeMs: c.lifecycle.taskBackoffTimeMs,
-      callProcessRecordsEvenForEmptyRecordList: c.processor.callProcessRecordsEvenForEmptyRecordList,
-      onProcessRecordsError: c.processor.onProcessRecordsError,
-      logger: childLogger(this.logger, { component: 'ShardConsumer', shardId }),
-      metrics: this.metrics,
-      reportError: (err, id) => this.reportError(err, id),
-      reportShardEnded: (id) => this.safeEmit('shardEnded', id),
-    });
+    this.checkpointer = new DynamoDBCheckpointer(this.coordinator.renewer);
     await this.coordinator.start(leases, this.abort.signal);
     if (this.abort.signal.aborted) return; // shut down during start-up: stopNow() stops what started
     new Periodic(() => this.periodicShardSync(), c.lease.shardSyncIntervalMs, this.abort.signal, (err) =>
       this.logger.warn(errorFields(err), 'Periodic shard sync failed; next round retries'),
     { initialDelayMs: c.lease.shardSyncIntervalMs });
     this.setState(WorkerState.STARTED);
-    this.logger.info({ stream: streamLabel(c.stream), table: c.tableName }, 'Worker started');
+    this.logger.info({ ...(this.multi ? { streams: this.multi.trackedRuntimes().map((r) => r.streamName) } : { stream: streamLabel(c.stream) }), table: c.tableName }, 'Worker started');
   }
 
   private async addMetricsSinks(clients: AwsClients): Promise<void> {
@@ -199,32 +184,83 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       try {
         if (await refresher.createLeaseTableIfNotExists({ abortSignal: this.abort.signal })) this.logger.info({ table: this.config.tableName }, 'Created lease table');
         await refresher.waitUntilLeaseTableExists(600000, this.abort.signal);
-        return (await this.shardSync!.syncShards(this.abort.signal)).leases;
+        return await this.initialSync(refresher);
       } catch (err) {
         if (this.abort.signal.aborted) return undefined;
+        if (err instanceof LeaseTableModeError) throw err;
         lastError = err;
         this.logger.warn({ attempt, maxInitializationAttempts, ...errorFields(err) }, 'Worker initialization failed; retrying');
         if (attempt < maxInitializationAttempts) await sleep(initializationBackoffMs, this.abort.signal).catch(() => undefined);
       }
     }
     if (this.abort.signal.aborted) return undefined;
-    const what = lastError instanceof ResourceNotFoundError ? lastError.message : `Could not initialize against stream ${streamLabel(this.config.stream)}`;
+    const what = lastError instanceof ResourceNotFoundError ? lastError.message : `Could not initialize against ${this.multi ? 'the streams' : `stream ${streamLabel(this.config.stream)}`}`;
     throw new InitializationError(`${what} (after ${maxInitializationAttempts} attempts)`, { cause: lastError });
   }
 
+  /**
+   * The table must hold leases of this worker's mode (checked before anything is created), then the
+   * first sync: the stream's shards, or every listed stream's.
+   */
+  private async initialSync(refresher: DynamoDBLeaseRefresher): Promise<Lease[]> {
+    const signal = this.abort.signal;
+    const existing = await refresher.listLeases({ abortSignal: signal });
+    assertLeaseTableMode(existing, this.multi !== undefined, this.config.tableName);
+    if (this.single) return (await this.single.shardSync.syncShards(signal)).leases;
+    await this.multi!.refreshStreams(signal);
+    for (const runtime of this.multi!.trackedRuntimes()) await runtime.shardSync.syncShards(signal);
+    return refresher.listLeases({ abortSignal: signal });
+  }
+
   private async periodicShardSync(): Promise<void> {
+    const signal = this.abort.signal;
+    if (this.multi) await this.syncNewStreams(this.multi, signal);
     if (!this.coordinator || !isLeader(this.workerId, this.coordinator.taker.lastScan)) return;
-    await this.shardSync!.syncAndCleanUp(this.abort.signal);
+    if (this.single) await this.single.shardSync.syncAndCleanUp(signal);
+    else await this.multi!.leaderRound(signal);
     this.coordinator.wakeTaker();
   }
 
-  private startConsumer(held: HeldLease, context: (shardId: string) => ShardConsumerContext): void {
+  /** Any worker: streams listed for the first time get their leases now, not at the leader's next round. */
+  private async syncNewStreams(multi: MultiStreamManager, signal: AbortSignal): Promise<void> {
+    const added = await multi.refreshStreams(signal);
+    for (const runtime of added) {
+      try {
+        await runtime.shardSync.syncShards(signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        runtime.logger.warn(errorFields(err), 'First shard sync of a new stream failed; the leader syncs it next round');
+      }
+    }
+    if (added.length > 0) this.coordinator?.wakeTaker();
+  }
+
+  private startConsumer(held: HeldLease): void {
     const key = held.lease.leaseKey;
     if (this.abort.signal.aborted) return void this.coordinator?.renewer.drop(key); // never deliver after shutdown
+    if (this.single) return this.startConsumerOn(this.single, held);
+    this.multi!.runtimeForLease(key, this.abort.signal).then(
+      (runtime) => {
+        if (runtime) return this.startConsumerOn(runtime, held);
+        // Held but not consumed: its stream is gone or was recreated, and the leader deletes such leases.
+        this.logger.warn({ leaseKey: key }, 'Not consuming a lease whose stream no longer exists (deleted or recreated); the leader deletes it');
+      },
+      (err: unknown) => {
+        if (this.abort.signal.aborted) return;
+        this.logger.warn({ leaseKey: key, ...errorFields(err) }, 'Could not check the stream of a lease; letting the lease go to be taken again');
+        this.coordinator?.renewer.drop(key);
+      },
+    );
+  }
+
+  private startConsumerOn(runtime: StreamRuntime, held: HeldLease): void {
+    const key = held.lease.leaseKey;
+    if (this.abort.signal.aborted) return void this.coordinator?.renewer.drop(key);
+    if (this.coordinator?.renewer.getCurrentlyHeldLease(key)?.concurrencyToken !== held.concurrencyToken) return; // lost meanwhile
     const existing = this.consumers.get(key);
     if (existing && existing.held === held) return;
     existing?.consumer.leaseLost();
-    const consumer = new ShardConsumer(structuredClone(held.lease), held.concurrencyToken, context(key));
+    const consumer = new ShardConsumer(runtime.shardView(structuredClone(held.lease)), held.concurrencyToken, this.consumerContext(runtime, key));
     this.consumers.set(key, { consumer, held });
     this.safeEmit('leaseAcquired', key);
     // A finished shard leaves the scheduler; its lease stays held (renewed, so no other worker re-runs
@@ -232,6 +268,45 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     void consumer.done.then(() => {
       if (consumer.endedShard && this.consumers.get(key)?.consumer === consumer) this.consumers.delete(key);
     });
+  }
+
+  /** What one shard consumer sees of the worker: its stream's leases by shard id, the lease held by its full key. */
+  private consumerContext(runtime: StreamRuntime, leaseKey: string): ShardConsumerContext {
+    const c = this.config;
+    const base = this.checkpointer!;
+    const checkpointer: Checkpointer =
+      runtime.identifier === undefined
+        ? base
+        : {
+            setCheckpoint: (shardId, checkpoint, token) => base.setCheckpoint(runtime.leaseKeyOf(shardId), checkpoint, token),
+            prepareCheckpoint: (shardId, pending, token) => base.prepareCheckpoint(runtime.leaseKeyOf(shardId), pending, token),
+          };
+    return {
+      streamName: runtime.streamName,
+      ...(runtime.streamArn ? { streamArn: runtime.streamArn } : {}),
+      processorFactory: c.processorFactory,
+      getLease: (shardId) => runtime.leases.getLease(shardId),
+      checkpointer,
+      createPublisher: (start, lease, hooks) => runtime.createPublisher(lease, start, hooks),
+      isLeaseHeld: (token) => this.coordinator?.renewer.getCurrentlyHeldLease(leaseKey)?.concurrencyToken === token,
+      onShardEnd: async (lease, childShards) => {
+        await runtime.shardSync.createChildLeases(lease, childShards);
+        this.coordinator?.wakeTaker();
+      },
+      resolveMissingParents: async (child, missing) => {
+        const done = await runtime.shardSync.resolveMissingParents(child, missing, this.abort.signal);
+        if (done.length < missing.length) this.coordinator?.wakeTaker();
+        return done;
+      },
+      parentShardPollIntervalMs: c.coordinator.parentShardPollIntervalMs,
+      taskBackoffTimeMs: c.lifecycle.taskBackoffTimeMs,
+      callProcessRecordsEvenForEmptyRecordList: c.processor.callProcessRecordsEvenForEmptyRecordList,
+      onProcessRecordsError: c.processor.onProcessRecordsError,
+      logger: childLogger(runtime.logger, { component: 'ShardConsumer', shardId: runtime.shardIdOf(leaseKey) }),
+      metrics: runtime.metrics,
+      reportError: (err) => this.reportError(err, leaseKey),
+      reportShardEnded: () => this.safeEmit('shardEnded', leaseKey),
+    };
   }
 
   private onLeaseLost(key: string): void {

@@ -2,7 +2,7 @@ import type { ExtendedSequenceNumber } from '../retrieval/extended-sequence-numb
 
 /** A shard's lease, as stored in one lease-table item (Java KCL 2.x schema). */
 export interface Lease {
-  /** The shard id (single-stream mode). */
+  /** The shard id in single-stream mode; `<account>:<stream>:<creationEpoch>:<shardId>` in multi-stream mode. */
   leaseKey: string;
   /** The worker holding it; absent when unassigned. */
   leaseOwner?: string;
@@ -15,6 +15,10 @@ export interface Lease {
   parentShardIds: string[];
   childShardIds: string[];
   hashKeyRange?: HashKeyRange;
+  /** Multi-stream mode only: the serialized StreamIdentifier (`account:stream:creationEpoch`), stored as `streamName`. */
+  streamIdentifier?: string;
+  /** Multi-stream mode only: the shard id (the lease key then names the stream too). */
+  shardId?: string;
 }
 
 export interface HashKeyRange {

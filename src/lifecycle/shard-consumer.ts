@@ -12,6 +12,8 @@ import type { Metrics } from '../metrics/metrics.ts';
 /** What a shard consumer needs from the rest of the worker, as narrow callbacks. */
 export interface ShardConsumerContext {
   streamName: string;
+  /** Multi-stream mode: the stream's ARN when the application named it by ARN. */
+  streamArn?: string;
   processorFactory: ShardRecordProcessorFactory;
   /** A consistent read of a lease (parents, the stored checkpoint). */
   getLease(leaseKey: string): Promise<Lease | undefined>;
@@ -186,7 +188,7 @@ export class ShardConsumer {
         // No re-read of the checkpoint (Java reads it again here): the lease was taken or renewed with a
         // write conditional on the counter it was read with, and every checkpoint bumps that counter,
         // so the checkpoint read with it is the current one.
-        this.processor ??= this.ctx.processorFactory({ shardId: this.shardId, streamName: this.ctx.streamName });
+        this.processor ??= this.ctx.processorFactory({ shardId: this.shardId, streamName: this.ctx.streamName, ...(this.ctx.streamArn !== undefined ? { streamArn: this.ctx.streamArn } : {}) });
         this.checkpointer = new ShardRecordProcessorCheckpointer(this.shardId, this.ctx.checkpointer, this.concurrencyToken, this.lease.checkpoint);
         if (this.stopping.signal.aborted) this.checkpointer.invalidate('the lease was lost');
         const started = performance.now();

@@ -72,6 +72,18 @@ export class Metrics {
     return new MetricsScope(this, { Operation: operation, ...dimensions });
   }
 
+  /** The same metrics with `dimensions` added to every scope (StreamId in multi-stream mode). */
+  withDimensions(dimensions: Record<string, string>): Metrics {
+    const scope = (operation: string, extra: Record<string, string> = {}): MetricsScope => this.scope(operation, { ...dimensions, ...extra });
+    return new Proxy(this, {
+      get: (target, prop) => {
+        if (prop === 'scope') return scope;
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
   enqueue(data: MetricDatum[]): void {
     for (const sink of this.sinks) if (sink.record) for (const d of data) this.recordSafely(sink, d);
     if (!this.batching) return;

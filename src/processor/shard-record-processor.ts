@@ -56,4 +56,4 @@ export interface ShardRecordProcessor {
   shutdownRequested(input: ShutdownRequestedInput): Promise<void> | void;
 }
 
-export type ShardRecordProcessorFactory = (shard: { shardId: string; streamName: string }) => ShardRecordProcessor;
+export type ShardRecordProcessorFactory = (shard: { shardId: string; streamName: string; streamArn?: string }) => ShardRecordProcessor;

@@ -24,6 +24,10 @@ export const LeaseAttribute = {
   entityType: 'entityType',
   /** KCL 3.x graceful handoff: the worker that must checkpoint before the new owner starts. */
   checkpointOwner: 'checkpointOwner',
+  /** Multi-stream mode: the serialized StreamIdentifier (Java's attribute name, despite what it holds). */
+  streamName: 'streamName',
+  /** Multi-stream mode: the shard id. */
+  shardId: 'shardId',
 } as const;
 export type LeaseAttribute = (typeof LeaseAttribute)[keyof typeof LeaseAttribute];
 
@@ -55,6 +59,8 @@ export function toItem(lease: Lease): Item {
     item[LeaseAttribute.startingHashKey] = S(lease.hashKeyRange.startingHashKey);
     item[LeaseAttribute.endingHashKey] = S(lease.hashKeyRange.endingHashKey);
   }
+  if (lease.streamIdentifier !== undefined) item[LeaseAttribute.streamName] = S(lease.streamIdentifier);
+  if (lease.shardId !== undefined) item[LeaseAttribute.shardId] = S(lease.shardId);
   return item;
 }
 
@@ -97,6 +103,10 @@ export function fromItem(item: Item): Lease {
   const start = str(item, LeaseAttribute.startingHashKey);
   const end = str(item, LeaseAttribute.endingHashKey);
   if (start !== undefined && end !== undefined) lease.hashKeyRange = { startingHashKey: start, endingHashKey: end };
+  const streamIdentifier = str(item, LeaseAttribute.streamName);
+  if (streamIdentifier !== undefined) lease.streamIdentifier = streamIdentifier;
+  const shardId = str(item, LeaseAttribute.shardId);
+  if (shardId !== undefined) lease.shardId = shardId;
   return lease;
 }
 
