@@ -254,4 +254,32 @@ describe('enhanced fan-out (kinesis-local, SubscribeToShard over HTTP/2)', () =>
     assert.deepEqual(new Set(recorder.deliveries.map((d) => d.data)), new Set(put.map((p) => p.data)));
     assert.deepEqual(await consumersOf(stream), [{ name: 'shared-efo', status: 'ACTIVE' }]);
   });
+
+  it('multi-stream: each stream registers its own consumer and is read through fan-out', async () => {
+    const app = uniqueName('app');
+    const streams = [uniqueName('efo-m1'), uniqueName('efo-m2')];
+    for (const s of streams) await createStream(env.kinesis, s, 2);
+    const put = (await Promise.all(streams.map((s) => putRecords(env.kinesis, s, makeRecords(40, s, 8))))).flat();
+    const seen: string[] = [];
+    const w = scheduler({
+      applicationName: app,
+      streams: streams.map((streamName) => ({ streamName })),
+      processorFactory: ({ streamName }) => ({
+        initialize: () => undefined,
+        processRecords: async (input) => {
+          for (const r of input.records) seen.push(`${streamName}/${Buffer.from(r.data).toString()}`);
+          if (input.records.length > 0) await input.checkpointer.checkpoint();
+        },
+        leaseLost: () => undefined,
+        shardEnded: (input) => input.checkpointer.checkpoint(),
+        shutdownRequested: (input) => input.checkpointer.checkpoint(),
+      }),
+    });
+    const running = start(w);
+    await waitFor(() => seen.length >= put.length, 'every record of both streams through fan-out');
+    assert.deepEqual(new Set(seen), new Set(streams.flatMap((s) => makeRecords(40, s, 8).map((r) => `${s}/${r.data}`))));
+    for (const s of streams) assert.deepEqual(await consumersOf(s), [{ name: app, status: 'ACTIVE' }], `a consumer on ${s}`);
+    await w.shutdown();
+    await running;
+  });
 });
