@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { KinesisClient, ListStreamConsumersCommand, DescribeStreamSummaryCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { startEnv, uniqueName, createStream, putRecords, makeRecords, waitFor, splitShard, credentials, region, type TestEnv, type PutResult } from '../support/env.ts';
-import { Recorder, recordingFactory } from '../support/recording-processor.ts';
+import { Recorder, recordingFactory, streamRecorder } from '../support/recording-processor.ts';
 import { testScheduler, start } from '../support/scheduler.ts';
 import { EventStreamHttp2Handler } from '../../src/common/event-stream-http2-handler.ts';
 import { aggregate, type Logger, type Scheduler, type SchedulerConfig } from '../../src/index.ts';
@@ -260,21 +260,8 @@ describe('enhanced fan-out (kinesis-local, SubscribeToShard over HTTP/2)', () =>
     const streams = [uniqueName('efo-m1'), uniqueName('efo-m2')];
     for (const s of streams) await createStream(env.kinesis, s, 2);
     const put = (await Promise.all(streams.map((s) => putRecords(env.kinesis, s, makeRecords(40, s, 8))))).flat();
-    const seen: string[] = [];
-    const w = scheduler({
-      applicationName: app,
-      streams: streams.map((streamName) => ({ streamName })),
-      processorFactory: ({ streamName }) => ({
-        initialize: () => undefined,
-        processRecords: async (input) => {
-          for (const r of input.records) seen.push(`${streamName}/${Buffer.from(r.data).toString()}`);
-          if (input.records.length > 0) await input.checkpointer.checkpoint();
-        },
-        leaseLost: () => undefined,
-        shardEnded: (input) => input.checkpointer.checkpoint(),
-        shutdownRequested: (input) => input.checkpointer.checkpoint(),
-      }),
-    });
+    const { factory, seen } = streamRecorder();
+    const w = scheduler({ applicationName: app, streams: streams.map((streamName) => ({ streamName })), processorFactory: factory });
     const running = start(w);
     await waitFor(() => seen.length >= put.length, 'every record of both streams through fan-out');
     assert.deepEqual(new Set(seen), new Set(streams.flatMap((s) => makeRecords(40, s, 8).map((r) => `${s}/${r.data}`))));

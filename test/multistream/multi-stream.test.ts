@@ -4,24 +4,8 @@ import { DeleteStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/clie
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { startEnv, uniqueName, waitFor, createStream, putRecords, makeRecords, splitShard, listShards, type TestEnv } from '../support/env.ts';
 import { testScheduler, start } from '../support/scheduler.ts';
-import type { Scheduler, ShardRecordProcessorFactory, StreamConfig } from '../../src/index.ts';
-
-/** Records every delivery as `stream/shard/data`, checkpointing each batch and at shard end. */
-function streamRecorder(): { factory: ShardRecordProcessorFactory; seen: string[]; initialized: string[] } {
-  const seen: string[] = [];
-  const initialized: string[] = [];
-  const factory: ShardRecordProcessorFactory = ({ shardId, streamName }) => ({
-    initialize: (input) => void initialized.push(`${streamName}/${shardId}@${input.extendedSequenceNumber.sequenceNumber}`),
-    processRecords: async (input) => {
-      for (const r of input.records) seen.push(`${streamName}/${Buffer.from(r.data).toString()}`);
-      if (input.records.length > 0) await input.checkpointer.checkpoint();
-    },
-    leaseLost: () => undefined,
-    shardEnded: (input) => input.checkpointer.checkpoint(),
-    shutdownRequested: (input) => input.checkpointer.checkpoint(),
-  });
-  return { factory, seen, initialized };
-}
+import type { Scheduler, StreamConfig } from '../../src/index.ts';
+import { streamRecorder } from '../support/recording-processor.ts';
 
 const epochOf = async (env: TestEnv, stream: string): Promise<number> => {
   const d = await env.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));

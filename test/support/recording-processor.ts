@@ -66,3 +66,20 @@ export function recordingFactory(recorder: Recorder, options: RecordingOptions =
     return processor;
   };
 }
+
+/** Multi-stream tests: records every delivery as `stream/data` and each start as `stream/shard@position`, checkpointing each batch and at shard end. */
+export function streamRecorder(): { factory: ShardRecordProcessorFactory; seen: string[]; initialized: string[] } {
+  const seen: string[] = [];
+  const initialized: string[] = [];
+  const factory: ShardRecordProcessorFactory = ({ shardId, streamName }) => ({
+    initialize: (input) => void initialized.push(`${streamName}/${shardId}@${input.extendedSequenceNumber.sequenceNumber}`),
+    processRecords: async (input) => {
+      for (const r of input.records) seen.push(`${streamName}/${Buffer.from(r.data).toString()}`);
+      if (input.records.length > 0) await input.checkpointer.checkpoint();
+    },
+    leaseLost: () => undefined,
+    shardEnded: (input) => input.checkpointer.checkpoint(),
+    shutdownRequested: (input) => input.checkpointer.checkpoint(),
+  });
+  return { factory, seen, initialized };
+}
