@@ -2,13 +2,13 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import { IllegalArgumentError } from './errors.ts';
 import { stderrLogger, type Logger } from './common/logger.ts';
 import type { ShardRecordProcessorFactory } from './processor/shard-record-processor.ts';
 import type { MetricsLevel } from './metrics/metrics-level.ts';
 import type { MetricsSink } from './metrics/metrics-sink.ts';
+import type { CloudWatchClientLike } from './metrics/cloudwatch-sink.ts';
 
 export type InitialPosition = 'LATEST' | 'TRIM_HORIZON' | { timestamp: Date };
 
@@ -53,7 +53,7 @@ export interface SchedulerConfig {
   /** For the lease table; borrowed. Built from clientConfig when absent. */
   dynamoDBClient?: DynamoDBClient;
   /** For metrics; passing one turns CloudWatch metrics on. */
-  cloudWatchClient?: CloudWatchClient;
+  cloudWatchClient?: CloudWatchClientLike;
   /** Used to build the clients the caller did not pass. */
   clientConfig?: {
     region?: string;

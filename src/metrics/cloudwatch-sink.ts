@@ -1,6 +1,15 @@
-import type { CloudWatchClient, MetricDatum as CloudWatchDatum } from '@aws-sdk/client-cloudwatch';
+import type { MetricDatum as CloudWatchDatum } from '@aws-sdk/client-cloudwatch';
 import { loadCloudWatch } from '../common/clients.ts';
 import type { MetricDatum, MetricsSink } from './metrics-sink.ts';
+
+/**
+ * The part of a CloudWatch client ts-kcl uses; every `CloudWatchClient` of `@aws-sdk/client-cloudwatch`
+ * fits. Structural, so the public types compile in apps without that optional package installed.
+ */
+export interface CloudWatchClientLike {
+  /** Sends one command (here: PutMetricData) with an abort signal. */
+  send(command: object, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+}
 
 /** PutMetricData accepts up to 1000 data per call; half of that keeps requests well under 1 MB. */
 const BATCH = 500;
@@ -11,7 +20,7 @@ const BATCH = 500;
  */
 export class CloudWatchMetricsSink implements MetricsSink {
   constructor(
-    private readonly client: CloudWatchClient,
+    private readonly client: CloudWatchClientLike,
     private readonly namespace: string,
     private readonly timeoutMs = 5000,
   ) {}

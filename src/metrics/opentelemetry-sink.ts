@@ -1,7 +1,7 @@
 import type { MetricDatum, MetricsSink } from './metrics-sink.ts';
 
 /** The part of `@opentelemetry/api` this sink uses (an optional peer dependency). */
-interface OtelApi {
+export interface OpenTelemetryApi {
   metrics: { getMeter(name: string, version?: string): { createHistogram(name: string, options?: { unit?: string; description?: string }): { record(value: number, attributes?: Record<string, string>): void } } };
 }
 
@@ -14,9 +14,9 @@ const UNITS: Record<MetricDatum['unit'], string> = { Count: '{count}', Milliseco
  */
 export class OpenTelemetryMetricsSink implements MetricsSink {
   private readonly histograms = new Map<string, { record(value: number, attributes?: Record<string, string>): void }>();
-  private readonly meter: ReturnType<OtelApi['metrics']['getMeter']>;
+  private readonly meter: ReturnType<OpenTelemetryApi['metrics']['getMeter']>;
 
-  constructor(api: OtelApi, private readonly namespace: string) {
+  constructor(api: OpenTelemetryApi, private readonly namespace: string) {
     this.meter = api.metrics.getMeter('ts-kcl');
   }
 
@@ -35,10 +35,10 @@ export class OpenTelemetryMetricsSink implements MetricsSink {
 
 /** Loads `@opentelemetry/api` (installed by the application) and builds the sink. */
 export async function createOpenTelemetrySink(namespace: string): Promise<OpenTelemetryMetricsSink> {
-  let api: OtelApi;
+  let api: OpenTelemetryApi;
   try {
     const specifier: string = '@opentelemetry/api'; // a variable: the package is optional, not a build-time import
-    api = (await import(specifier)) as OtelApi;
+    api = (await import(specifier)) as OpenTelemetryApi;
   } catch (err) {
     throw new Error('metrics.openTelemetry needs the @opentelemetry/api package: npm install @opentelemetry/api', { cause: err });
   }
