@@ -19,12 +19,19 @@ const BATCH = 500;
  * by a timeout so a slow CloudWatch never holds a flush (Java: 5 s).
  */
 export class CloudWatchMetricsSink implements MetricsSink {
+  /**
+   * Creates a sink for one namespace.
+   * @param client - a `CloudWatchClient`, borrowed (never destroyed here).
+   * @param namespace - the CloudWatch namespace (the Scheduler passes `applicationName`).
+   * @param timeoutMs - the deadline of each PutMetricData call.
+   */
   constructor(
     private readonly client: CloudWatchClientLike,
     private readonly namespace: string,
     private readonly timeoutMs = 5000,
   ) {}
 
+  /** Sends the data in batches of 500 per PutMetricData call. */
   async publish(data: MetricDatum[]): Promise<void> {
     // Loaded here, not at import: the CloudWatch client is an optional peer dependency.
     const { PutMetricDataCommand } = await loadCloudWatch();

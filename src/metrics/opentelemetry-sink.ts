@@ -2,7 +2,23 @@ import type { MetricDatum, MetricsSink } from './metrics-sink.ts';
 
 /** The part of `@opentelemetry/api` this sink uses (an optional peer dependency). */
 export interface OpenTelemetryApi {
-  metrics: { getMeter(name: string, version?: string): { createHistogram(name: string, options?: { unit?: string; description?: string }): { record(value: number, attributes?: Record<string, string>): void } } };
+  /** `@opentelemetry/api`'s `metrics`. */
+  metrics: {
+    /** Returns the meter named `name` from the global meter provider. */
+    getMeter(
+      name: string,
+      version?: string,
+    ): {
+      /** Creates (or returns) a histogram instrument. */
+      createHistogram(
+        name: string,
+        options?: { unit?: string; description?: string },
+      ): {
+        /** Records one observation. */
+        record(value: number, attributes?: Record<string, string>): void;
+      };
+    };
+  };
 }
 
 const UNITS: Record<MetricDatum['unit'], string> = { Count: '{count}', Milliseconds: 'ms', Bytes: 'By', None: '1' };
@@ -16,10 +32,16 @@ export class OpenTelemetryMetricsSink implements MetricsSink {
   private readonly histograms = new Map<string, { record(value: number, attributes?: Record<string, string>): void }>();
   private readonly meter: ReturnType<OpenTelemetryApi['metrics']['getMeter']>;
 
+  /**
+   * Creates the sink and its meter `ts-kcl`.
+   * @param api - the `@opentelemetry/api` module (or anything of its shape).
+   * @param namespace - recorded as the `kcl.namespace` attribute (the Scheduler passes `applicationName`).
+   */
   constructor(api: OpenTelemetryApi, private readonly namespace: string) {
     this.meter = api.metrics.getMeter('ts-kcl');
   }
 
+  /** Records the datum's observations on the histogram `kcl.<name>`. */
   record(d: MetricDatum): void {
     const key = `${d.name}|${d.unit}`;
     let histogram = this.histograms.get(key);
