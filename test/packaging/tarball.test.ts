@@ -101,18 +101,22 @@ async function compileApps(apps: string, code: string): Promise<{ esm: string; c
   return { esm: join(apps, 'module', 'quickstart.js'), cjs: join(apps, 'commonjs', 'quickstart.js') };
 }
 
-/** Runs a compiled quick start on the local servers until it printed `expected`, then stops it with SIGTERM. */
-async function runQuickStart(env: TestEnv, main: string, expected: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** The app's environment: the SDK's own variables point it at the local servers, as a user would. */
+function appEnv(env: TestEnv): NodeJS.ProcessEnv {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(childEnv)) if (key.startsWith('AWS_') || key.startsWith('NODE_')) delete childEnv[key];
-  Object.assign(childEnv, {
+  return Object.assign(childEnv, {
     AWS_REGION: env.clientConfig.region,
     AWS_ACCESS_KEY_ID: env.clientConfig.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: env.clientConfig.credentials.secretAccessKey,
     AWS_ENDPOINT_URL_KINESIS: env.clientConfig.endpoints.kinesis,
     AWS_ENDPOINT_URL_DYNAMODB: env.clientConfig.endpoints.dynamodb,
   });
-  const child = spawn(process.execPath, [main], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs a compiled quick start on the local servers until it printed `expected`, then stops it with SIGTERM. */
+async function runQuickStart(env: TestEnv, main: string, expected: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [main], { env: appEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -170,5 +174,15 @@ describe('the packed tarball in fresh apps', () => {
       console.log(`${name} quick start: ${Date.now() - started} ms`);
       assert.equal(result.code, 0, `the ${name} quick start exits 0 after SIGTERM; stderr:\n${result.stderr}`);
     }
+  });
+
+  it("the installed bin runs, and on a supported Node prints none of the SDK's Node-version warning", async (t) => {
+    const bin = join(apps, 'node_modules', '.bin', 'ts-kcl');
+    const args = ['leases', '--app', 'my-app', '--endpoint', env.clientConfig.endpoints.dynamodb, '--region', env.clientConfig.region];
+    const { stdout, stderr } = await run(bin, args, { env: appEnv(env) });
+    assert.match(stdout, /shardId-000000000000/, 'the lease the quick starts wrote');
+    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+    if (major < 22 || (major === 22 && minor < 12)) return t.skip(`Node ${process.versions.node} is below engines.node (>=22.12); CI runs Node 22`);
+    assert.doesNotMatch(stderr, /NodeVersionSupportWarning/);
   });
 });
