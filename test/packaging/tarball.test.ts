@@ -138,7 +138,9 @@ describe('the packed tarball in fresh apps', () => {
   let files: string[];
   before(async () => {
     const started = startEnv();
-    const dir = join(CACHE, await cacheKey());
+    const key = await cacheKey();
+    const dir = join(CACHE, key);
+    for (const old of existsSync(CACHE) ? await readdir(CACHE) : []) if (old !== key) await rm(join(CACHE, old), { recursive: true, force: true });
     const packed = await pack(dir);
     files = packed.files;
     apps = join(dir, 'apps');
