@@ -2,7 +2,6 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import { IllegalArgumentError } from './errors.ts';
 import { stderrLogger, type Logger } from './common/logger.ts';
@@ -11,10 +10,17 @@ import type { MetricsLevel } from './metrics/metrics-level.ts';
 import type { MetricsSink } from './metrics/metrics-sink.ts';
 import type { StreamConfig, StreamsSource } from './multistream/stream-tracker.ts';
 import type { FormerStreamsLeasesDeletionStrategy } from './multistream/former-streams.ts';
+import type { CloudWatchClientLike } from './metrics/cloudwatch-sink.ts';
 
-export type InitialPosition = 'LATEST' | 'TRIM_HORIZON' | { timestamp: Date };
+/** Where a shard without a checkpoint starts: the oldest record, the newest, or the first at or after a time. */
+export type InitialPosition = 'LATEST' | 'TRIM_HORIZON' | {
+  /** Start at the first record that arrived at or after this time (Java AT_TIMESTAMP). */
+  timestamp: Date;
+};
 
+/** Polling retrieval (Java PollingConfig): GetRecords on each shard, with bounded prefetch. The default. */
 export interface PollingRetrievalConfig {
+  /** Selects polling. */
   mode: 'polling';
   /** GetRecords `Limit`. Java: maxRecords = 10000 (also the maximum). */
   maxRecords?: number;
@@ -29,14 +35,22 @@ export interface PollingRetrievalConfig {
   /** Deadline of every unary Kinesis call (GetRecords, GetShardIterator, ListShards, ...). Java: kinesisRequestTimeout = 30 s. */
   kinesisRequestTimeoutMs?: number;
 }
+/** Enhanced fan-out retrieval (Java FanOutConfig): SubscribeToShard over HTTP/2, pushed records, a registered consumer. */
 export interface FanOutRetrievalConfig {
+  /** Selects enhanced fan-out. */
   mode: 'fanout';
+  /** The stream consumer to use, registered when missing. Default: `applicationName`. */
   consumerName?: string;
+  /** A registered consumer's ARN: skips the lookup (and registration). */
   consumerArn?: string;
   /** Deadline of every unary Kinesis call (ListShards, DescribeStreamConsumer, ...). Java: kinesisRequestTimeout = 30 s. */
   kinesisRequestTimeoutMs?: number;
 }
 
+/**
+ * Everything a {@link Scheduler} needs; only `applicationName`, the stream and `processorFactory` are
+ * required, every default mirrors the Java KCL. The README's configuration table lists every field.
+ */
 export interface SchedulerConfig {
   /** Lease table name, CloudWatch namespace and default fan-out consumer name. */
   applicationName: string;
@@ -70,12 +84,24 @@ export interface SchedulerConfig {
   /** For the lease table; borrowed. Built from clientConfig when absent. */
   dynamoDBClient?: DynamoDBClient;
   /** For metrics; passing one turns CloudWatch metrics on. */
-  cloudWatchClient?: CloudWatchClient;
+  cloudWatchClient?: CloudWatchClientLike;
   /** Used to build the clients the caller did not pass. */
   clientConfig?: {
+    /** The AWS region. Default: the SDK's own (`AWS_REGION`, the profile). */
     region?: string;
+    /** Keys or a credentials provider. Default: the SDK's default chain. A provider function moves lease renewal to the main thread. */
     credentials?: KinesisClientConfig['credentials'];
-    endpoints?: { kinesis?: string; kinesisHttp2?: string; dynamodb?: string; cloudwatch?: string };
+    /** Endpoint overrides, e.g. local servers. Default: the SDK's own (`AWS_ENDPOINT_URL_*`, else AWS). */
+    endpoints?: {
+      /** Kinesis, for unary calls. */
+      kinesis?: string;
+      /** Kinesis for SubscribeToShard (fan-out). Default: `kinesis` (one endpoint serves both on AWS). */
+      kinesisHttp2?: string;
+      /** DynamoDB (the lease table). */
+      dynamodb?: string;
+      /** CloudWatch (metrics). */
+      cloudwatch?: string;
+    };
   };
   /** Where a new lease starts. Default LATEST, as in the Java KCL. An existing checkpoint always wins. */
   initialPosition?: InitialPosition;
@@ -124,6 +150,7 @@ export interface SchedulerConfig {
      */
     renewInWorkerThread?: boolean;
   };
+  /** Start-up and shutdown (Java CoordinatorConfig). */
   coordinator?: {
     /** Java maxInitializationAttempts = 20. */
     maxInitializationAttempts?: number;
@@ -134,10 +161,12 @@ export interface SchedulerConfig {
     /** How long startGracefulShutdown() waits for processors before giving up (resolving false). Default 60000. */
     gracefulShutdownTimeoutMs?: number;
   };
+  /** Per-shard task retries (Java LifecycleConfig). */
   lifecycle?: {
     /** Java taskBackoffTimeMillis = 500: the wait before retrying a failed lifecycle step. */
     taskBackoffTimeMs?: number;
   };
+  /** How the processor is called (Java ProcessorConfig). */
   processor?: {
     /** Java callProcessRecordsEvenForEmptyRecordList = false. */
     callProcessRecordsEvenForEmptyRecordList?: boolean;

@@ -3,7 +3,13 @@
  * the same call again later can succeed (KafkaJS style); `cause` keeps the underlying error.
  */
 export class KclError extends Error {
+  /** True when the same call may succeed if tried again later. */
   readonly retriable: boolean;
+  /**
+   * Creates the error.
+   * @param message - what failed, and what to do about it.
+   * @param options - `cause`: the underlying error; `retriable`: default false.
+   */
   constructor(message: string, options?: { cause?: unknown; retriable?: boolean }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
@@ -19,6 +25,7 @@ export class InvalidStateException extends KclError {}
 
 /** DynamoDB or Kinesis throttled the call; retry later. */
 export class ThrottlingException extends KclError {
+  /** Always retriable. */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, { ...options, retriable: true });
   }
@@ -26,6 +33,7 @@ export class ThrottlingException extends KclError {
 
 /** A dependency (DynamoDB, Kinesis) failed in a way that may succeed on retry. */
 export class KinesisClientLibDependencyException extends KclError {
+  /** Always retriable. */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, { ...options, retriable: true });
   }

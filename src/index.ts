@@ -26,11 +26,19 @@ export {
   InitializationError,
   ResourceNotFoundError,
 } from './errors.ts';
-export { deaggregate, aggregate } from './retrieval/aggregation/index.ts';
+export {
+  deaggregate,
+  aggregate,
+  type AggregateInput,
+  type AggregateOptions,
+  type AggregatedRecord,
+  type DeaggregateInput,
+  type HashKeyRange,
+} from './retrieval/aggregation/index.ts';
 export { EventStreamHttp2Handler } from './common/event-stream-http2-handler.ts';
 export { MetricsLevel } from './metrics/metrics-level.ts';
 export type { MetricDatum, MetricsSink } from './metrics/metrics-sink.ts';
-export { CloudWatchMetricsSink } from './metrics/cloudwatch-sink.ts';
-export { OpenTelemetryMetricsSink } from './metrics/opentelemetry-sink.ts';
-export type { Logger } from './common/logger.ts';
+export { CloudWatchMetricsSink, type CloudWatchClientLike } from './metrics/cloudwatch-sink.ts';
+export { OpenTelemetryMetricsSink, type OpenTelemetryApi } from './metrics/opentelemetry-sink.ts';
+export type { Logger, LogFn } from './common/logger.ts';
 export { consoleLogger, silentLogger, stderrLogger } from './common/logger.ts';

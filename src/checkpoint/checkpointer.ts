@@ -13,16 +13,26 @@ import { Mutex } from '../common/mutex.ts';
 export interface RecordProcessorCheckpointer {
   /** Checkpoints after the last record delivered (or SHARD_END in shardEnded). */
   checkpoint(): Promise<void>;
+  /** Checkpoints at this delivered record (its sub-sequence number included). */
   checkpoint(record: KinesisClientRecord): Promise<void>;
+  /**
+   * Checkpoints at a sequence number, which must lie between the last checkpoint and the largest
+   * delivered record, else `IllegalArgumentError`. Rejects with `ShutdownException` once the lease is gone.
+   */
   checkpoint(sequenceNumber: string, subSequenceNumber?: number): Promise<void>;
+  /** Records a pending checkpoint after the last record delivered (two-phase: commit it later). */
   prepareCheckpoint(): Promise<PreparedCheckpointer>;
+  /** Records a pending checkpoint at this delivered record. */
   prepareCheckpoint(record: KinesisClientRecord): Promise<PreparedCheckpointer>;
+  /** Records a pending checkpoint at a sequence number, checked as `checkpoint` checks it. */
   prepareCheckpoint(sequenceNumber: string, subSequenceNumber?: number): Promise<PreparedCheckpointer>;
 }
 
 /** A checkpoint recorded as pending (two-phase), to be committed with `checkpoint()`. */
 export interface PreparedCheckpointer {
+  /** The value that `checkpoint()` will store. */
   pendingCheckpoint(): ExtendedSequenceNumber;
+  /** Commits the pending value as the checkpoint. */
   checkpoint(): Promise<void>;
 }
 

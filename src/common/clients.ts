@@ -1,6 +1,6 @@
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClientLike } from '../metrics/cloudwatch-sink.ts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { SchedulerConfig } from '../config.ts';
 import { EventStreamHttp2Handler } from './event-stream-http2-handler.ts';
@@ -12,7 +12,7 @@ import { EventStreamHttp2Handler } from './event-stream-http2-handler.ts';
 export class AwsClients {
   readonly kinesis: KinesisClient;
   readonly dynamodb: DynamoDBClient;
-  private cloudwatchClient: CloudWatchClient | undefined;
+  private cloudwatchClient: CloudWatchClientLike | undefined;
   private fanOutKinesisClient: KinesisClient | undefined;
   private readonly owned: { destroy(): void }[] = [];
 
@@ -32,7 +32,7 @@ export class AwsClients {
    * Built on first use: a worker without CloudWatch metrics never loads `@aws-sdk/client-cloudwatch`
    * (an optional peer dependency).
    */
-  async cloudwatch(): Promise<CloudWatchClient> {
+  async cloudwatch(): Promise<CloudWatchClientLike> {
     if (this.cloudwatchClient) return this.cloudwatchClient;
     const cc = this.config.clientConfig ?? {};
     const { CloudWatchClient: Client } = await loadCloudWatch();

@@ -13,7 +13,11 @@ type HandleResult = ReturnType<NodeHttp2Handler['handle']>;
  * HTTP/2 stream; the session is closed by `destroy()`.
  */
 export class EventStreamHttp2Handler {
-  readonly metadata = { handlerProtocol: 'h2' };
+  /** Tells the SDK this handler speaks HTTP/2. */
+  readonly metadata = {
+    /** The protocol: `h2`. */
+    handlerProtocol: 'h2',
+  };
   private readonly delegate: NodeHttp2Handler;
 
   /** Options for a new `NodeHttp2Handler`, or one to delegate to (it is then shared, and destroyed with this one). */
@@ -21,18 +25,22 @@ export class EventStreamHttp2Handler {
     this.delegate = options instanceof NodeHttp2Handler ? options : new NodeHttp2Handler({ ...options, disableConcurrentStreams: false });
   }
 
+  /** Sends one request on the pooled HTTP/2 session. */
   handle(request: HandleArgs[0], options: HandleArgs[1] = {}): HandleResult {
     return this.delegate.handle(request, { ...options, isEventStream: false });
   }
 
+  /** Changes one option of the underlying handler (the SDK's HttpHandler contract). */
   updateHttpClientConfig(key: keyof NodeHttp2HandlerOptions, value: NodeHttp2HandlerOptions[typeof key]): void {
     this.delegate.updateHttpClientConfig(key, value);
   }
 
+  /** The underlying handler's options (the SDK's HttpHandler contract). */
   httpHandlerConfigs(): NodeHttp2HandlerOptions {
     return this.delegate.httpHandlerConfigs();
   }
 
+  /** Closes the HTTP/2 session and every stream on it. */
   destroy(): void {
     this.delegate.destroy();
   }

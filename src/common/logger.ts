@@ -3,11 +3,17 @@ export interface LogFn {
   (obj: object, msg?: string): void;
   (msg: string): void;
 }
+/** The logger ts-kcl writes to: pino's shape, so a pino logger fits as it is. */
 export interface Logger {
+  /** Detail for debugging (dropped by the default logger). */
   debug: LogFn;
+  /** Normal events: leases taken, shards ended (dropped by the default logger). */
   info: LogFn;
+  /** A failure that is retried, or a setting that was adjusted. */
   warn: LogFn;
+  /** A failure that needs attention. */
   error: LogFn;
+  /** A logger that adds `bindings` to every line (e.g. the shard id); optional. */
   child?(bindings: Record<string, unknown>): Logger;
 }
 

@@ -25,12 +25,18 @@ import { assertLeaseTableMode, LeaseTableModeError } from '../multistream/lease-
 
 /** The worker's lifecycle, as Java's WorkerStateChangeListener names it. */
 export const WorkerState = {
+  /** Constructed; `run()` not called yet. */
   CREATED: 'CREATED',
+  /** Creating or checking the lease table, syncing shards. */
   INITIALIZING: 'INITIALIZING',
+  /** Taking, renewing and processing leases. */
   STARTED: 'STARTED',
+  /** Shutting down: processors are being stopped and leases released. */
   SHUT_DOWN_STARTED: 'SHUT_DOWN_STARTED',
+  /** Stopped; `run()` has resolved. */
   SHUT_DOWN: 'SHUT_DOWN',
 } as const;
+/** One of the worker's lifecycle states. */
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState];
 
 /**
@@ -39,10 +45,20 @@ export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState];
  * came from a processor; with no `error` listener, errors are only logged.
  */
 export interface SchedulerEvents {
+  /** This worker took the shard's lease and starts processing it. */
   leaseAcquired: [shardId: string];
+  /** This worker no longer holds the shard's lease (taken by another worker, expired, or released). */
   leaseLost: [shardId: string];
+  /** The shard was fully processed and checkpointed at SHARD_END. */
   shardEnded: [shardId: string];
-  error: [error: Error & { shardId?: string }];
+  /** A failure, reported once per failure streak; `shardId` is set when it came from a shard's processing. */
+  error: [
+    error: Error & {
+      /** The shard whose processing failed, when one did. */
+      shardId?: string;
+    },
+  ];
+  /** The worker moved to another lifecycle state. */
   stateChange: [state: WorkerState];
 }
 
@@ -51,6 +67,7 @@ export interface SchedulerEvents {
  * with other workers, runs one ShardConsumer per held lease, and shuts down gracefully.
  */
 export class Scheduler extends EventEmitter<SchedulerEvents> {
+  /** This worker's id in the lease table (`leaseOwner`): `config.workerId` or host name + pid + random suffix. */
   readonly workerId: string;
   private readonly config: ResolvedConfig;
   /** As the caller passed it: the clients are built from (and borrowed out of) this. */
@@ -75,6 +92,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private gracefulPromise: Promise<boolean> | undefined;
   private shutdownPromise: Promise<void> | undefined;
 
+  /**
+   * Checks the whole config at once; nothing touches the network until `run()`.
+   * @throws IllegalArgumentError naming the first invalid field and what to pass.
+   */
   constructor(config: SchedulerConfig) {
     super({ captureRejections: true });
     this.config = resolveConfig(config);

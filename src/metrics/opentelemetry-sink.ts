@@ -1,8 +1,24 @@
 import type { MetricDatum, MetricsSink } from './metrics-sink.ts';
 
 /** The part of `@opentelemetry/api` this sink uses (an optional peer dependency). */
-interface OtelApi {
-  metrics: { getMeter(name: string, version?: string): { createHistogram(name: string, options?: { unit?: string; description?: string }): { record(value: number, attributes?: Record<string, string>): void } } };
+export interface OpenTelemetryApi {
+  /** `@opentelemetry/api`'s `metrics`. */
+  metrics: {
+    /** Returns the meter named `name` from the global meter provider. */
+    getMeter(
+      name: string,
+      version?: string,
+    ): {
+      /** Creates (or returns) a histogram instrument. */
+      createHistogram(
+        name: string,
+        options?: { unit?: string; description?: string },
+      ): {
+        /** Records one observation. */
+        record(value: number, attributes?: Record<string, string>): void;
+      };
+    };
+  };
 }
 
 const UNITS: Record<MetricDatum['unit'], string> = { Count: '{count}', Milliseconds: 'ms', Bytes: 'By', None: '1' };
@@ -14,12 +30,18 @@ const UNITS: Record<MetricDatum['unit'], string> = { Count: '{count}', Milliseco
  */
 export class OpenTelemetryMetricsSink implements MetricsSink {
   private readonly histograms = new Map<string, { record(value: number, attributes?: Record<string, string>): void }>();
-  private readonly meter: ReturnType<OtelApi['metrics']['getMeter']>;
+  private readonly meter: ReturnType<OpenTelemetryApi['metrics']['getMeter']>;
 
-  constructor(api: OtelApi, private readonly namespace: string) {
+  /**
+   * Creates the sink and its meter `ts-kcl`.
+   * @param api - the `@opentelemetry/api` module (or anything of its shape).
+   * @param namespace - recorded as the `kcl.namespace` attribute (the Scheduler passes `applicationName`).
+   */
+  constructor(api: OpenTelemetryApi, private readonly namespace: string) {
     this.meter = api.metrics.getMeter('ts-kcl');
   }
 
+  /** Records the datum's observations on the histogram `kcl.<name>`. */
   record(d: MetricDatum): void {
     const key = `${d.name}|${d.unit}`;
     let histogram = this.histograms.get(key);
@@ -35,10 +57,10 @@ export class OpenTelemetryMetricsSink implements MetricsSink {
 
 /** Loads `@opentelemetry/api` (installed by the application) and builds the sink. */
 export async function createOpenTelemetrySink(namespace: string): Promise<OpenTelemetryMetricsSink> {
-  let api: OtelApi;
+  let api: OpenTelemetryApi;
   try {
     const specifier: string = '@opentelemetry/api'; // a variable: the package is optional, not a build-time import
-    api = (await import(specifier)) as OtelApi;
+    api = (await import(specifier)) as OpenTelemetryApi;
   } catch (err) {
     throw new Error('metrics.openTelemetry needs the @opentelemetry/api package: npm install @opentelemetry/api', { cause: err });
   }

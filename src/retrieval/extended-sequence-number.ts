@@ -4,16 +4,22 @@ import { IllegalArgumentError } from '../errors.ts';
 export interface ExtendedSequenceNumber {
   /** A decimal sequence number, or TRIM_HORIZON | LATEST | AT_TIMESTAMP | SHARD_END. */
   sequenceNumber: string;
+  /** The user record's index inside a KPL aggregate; 0 for records that were not aggregated. */
   subSequenceNumber: number;
 }
 
 /** The sentinel checkpoint values, as stored in the lease table's `checkpoint` attribute. */
 export const SentinelCheckpoint = {
+  /** Not checkpointed yet: start at the oldest record. */
   TRIM_HORIZON: 'TRIM_HORIZON',
+  /** Not checkpointed yet: start at the newest record. */
   LATEST: 'LATEST',
+  /** Not checkpointed yet: start at the configured timestamp. */
   AT_TIMESTAMP: 'AT_TIMESTAMP',
+  /** The shard is fully processed; its children may start. */
   SHARD_END: 'SHARD_END',
 } as const;
+/** One of the sentinel checkpoint values. */
 export type SentinelCheckpoint = (typeof SentinelCheckpoint)[keyof typeof SentinelCheckpoint];
 
 export const esn = (sequenceNumber: string, subSequenceNumber = 0): ExtendedSequenceNumber => ({

@@ -8,18 +8,25 @@ import {
 
 /** A user record to pack. */
 export interface AggregateInput {
+  /** Its partition key (kept inside the aggregate). */
   partitionKey: string;
+  /** Its payload. */
   data: Uint8Array;
+  /** Its explicit hash key, if any (kept inside the aggregate). */
   explicitHashKey?: string;
 }
 
 /** A Kinesis record ready for PutRecord(s). */
 export interface AggregatedRecord {
+  /** The partition key to put with: the first packed record's. */
   partitionKey: string;
+  /** The explicit hash key to put with, when the first packed record had one. */
   explicitHashKey?: string;
+  /** The KPL aggregate bytes (magic, protobuf, MD5). */
   data: Uint8Array;
 }
 
+/** How `aggregate` packs. */
 export interface AggregateOptions {
   /** Budget for each output's data plus its partition key's UTF-8 bytes (Kinesis counts both). Default 1 MiB. */
   maxBytes?: number;

@@ -5,17 +5,25 @@ import { RECORD_STRIDE, readAggregatedRecord, type AggregatedRecordLayout } from
 
 /** A Kinesis record as fetched, possibly a KPL aggregate. */
 export interface DeaggregateInput {
+  /** The record's bytes: an aggregate (KPL magic and MD5) or a plain payload. */
   data: Uint8Array;
+  /** The record's partition key. */
   partitionKey: string;
+  /** The record's sequence number. */
   sequenceNumber: string;
+  /** When Kinesis accepted it. */
   approximateArrivalTimestamp?: Date;
+  /** Its explicit hash key, if any. */
   explicitHashKey?: string;
+  /** `KMS` for server-side encrypted records. */
   encryptionType?: string;
 }
 
 /** The shard's hash key range, as decimal strings of 128-bit unsigned integers (both inclusive). */
 export interface HashKeyRange {
+  /** The lowest hash key of the shard. */
   startingHashKey?: string;
+  /** The highest hash key of the shard. */
   endingHashKey?: string;
 }
 
