@@ -4,10 +4,20 @@
  * briefly stale (deployed before the others learn of a new stream) cannot delete live progress.
  */
 export type FormerStreamsLeasesDeletionStrategy =
-  | { type: 'NO_STREAMS_LEASES_DELETION' }
-  | { type: 'FORMER_STREAMS_AUTO_DETECTION_DEFERRED_DELETION'; waitPeriodToDeleteFormerStreamsMs: number }
   | {
+      /** Keep the leases of streams no longer listed (those of streams deleted in Kinesis still go). */
+      type: 'NO_STREAMS_LEASES_DELETION';
+    }
+  | {
+      /** Delete the leases of every stream no longer listed, once it has been unlisted for the wait. */
+      type: 'FORMER_STREAMS_AUTO_DETECTION_DEFERRED_DELETION';
+      /** How long a stream must stay unlisted before its leases go (Java waitPeriodToDeleteFormerStreams). */
+      waitPeriodToDeleteFormerStreamsMs: number;
+    }
+  | {
+      /** Delete the leases of the streams the application names, once unlisted for the wait. */
       type: 'PROVIDED_STREAMS_DEFERRED_DELETION';
+      /** How long a stream must stay unlisted before its leases go. */
       waitPeriodToDeleteFormerStreamsMs: number;
       /** Serialized stream identifiers (`account:stream:creationEpoch`) whose leases may go. */
       streamIdentifiersForLeaseCleanup: () => string[] | Promise<string[]>;

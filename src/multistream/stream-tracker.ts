@@ -1,13 +1,17 @@
 import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { withDeadline } from '../common/deadline.ts';
+import type { InitialPosition } from '../config.ts';
 import { streamLabel, streamParams } from '../retrieval/stream-identifier.ts';
 import { accountOfStreamArn, parseStreamIdentifier, serializeStreamIdentifier } from './multi-stream-lease-key.ts';
 
-/** What the user lists in `streams` (Java's StreamConfig). */
+/** One stream of a multi-stream application, as listed in `streams` (Java's StreamConfig). */
 export interface StreamConfig {
+  /** The stream's name; exactly one of streamName and streamArn. */
   streamName?: string;
+  /** The stream's ARN (calls then name it by ARN, as cross-account streams need); exactly one of streamName and streamArn. */
   streamArn?: string;
-  initialPosition?: 'LATEST' | 'TRIM_HORIZON' | { timestamp: Date };
+  /** Where its shards without a checkpoint start; default the Scheduler's `initialPosition`. */
+  initialPosition?: InitialPosition;
 }
 
 /** A stream of the application, resolved to its identity (Java's StreamIdentifier) and start position. */
@@ -16,7 +20,7 @@ export interface TrackedStream {
   identifier: string;
   streamName: string;
   streamArn: string;
-  initialPosition: 'LATEST' | 'TRIM_HORIZON' | { timestamp: Date };
+  initialPosition: InitialPosition;
   /** How the application names it (its ARN or its name): calls name it the same way. */
   label: string;
   byArn: boolean;
