@@ -16,7 +16,7 @@ export const LOCAL: CommandSpec = {
     'kinesis-plain-port': { kind: 'port', help: "kinesis-local's plain-HTTP endpoint (unary calls only); 0 = any free port", default: '4569' },
     'env-file': { kind: 'string', value: 'FILE', help: 'where to write the endpoints as KEY=value lines', default: '.ts-kcl-local.env' },
     'cert-dir': { kind: 'string', value: 'DIR', help: "where to keep kinesis-local's TLS certificate for 127.0.0.1 (made once with openssl)", default: '.ts-kcl-local' },
-    timeout: { kind: 'duration', help: 'stop after this long (default: run until Ctrl-C or SIGTERM)' },
+    timeout: { kind: 'duration', help: 'stop this long after the servers are up (default: run until Ctrl-C or SIGTERM)' },
   },
   notes: [
     'A default port that is taken (e.g. by another `ts-kcl local`) is replaced by a free one; the env file always has the ports in use.',
@@ -35,13 +35,14 @@ export async function runLocal(args: string[]): Promise<number> {
   const missing = missingPackages([kind, 'dynalite']);
   if (missing.length > 0) throw new Error(installHint(missing));
   // Signals that arrive while the servers start stop them as soon as they are up (never an orphan).
-  const stopRequested = stopSignal(flags.duration('timeout'));
+  const stopRequested = stopSignal();
   try {
     const { servers, env, notes } = await start(flags, kind);
     try {
       const envFile = flags.string('env-file')!;
       writeFileSync(envFile, formatEnvFile(env, basename(envFile)));
       process.stdout.write(describe(kind, servers, env, envFile, notes));
+      stopRequested.after(flags.duration('timeout'));
       const why = await stopRequested.promise;
       process.stdout.write(`Stopping the local servers (${why}).\n`);
     } finally {
@@ -98,15 +99,18 @@ function describe(kind: string, servers: LocalServers, env: LocalEnvironment, en
   ].join('\n');
 }
 
-/** Resolves with the reason to stop: a signal or the timeout. */
-function stopSignal(timeoutMs: number | undefined): { promise: Promise<string>; dispose(): void } {
+/** Resolves with the reason to stop: a signal (also one that came during start-up) or, once `after` is called, the timeout. */
+function stopSignal(): { promise: Promise<string>; after(timeoutMs: number | undefined): void; dispose(): void } {
   let done!: (why: string) => void;
   const promise = new Promise<string>((resolve) => (done = resolve));
   const handlers = STOP_SIGNALS.map((signal) => [signal, () => done(signal)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => done(`--timeout ${timeoutMs} ms`), timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
   return {
     promise,
+    after: (timeoutMs) => {
+      if (timeoutMs !== undefined) timer = setTimeout(() => done(`--timeout ${timeoutMs} ms`), timeoutMs);
+    },
     dispose: () => {
       clearTimeout(timer);
       for (const [signal, handler] of handlers) process.removeListener(signal, handler);

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ShardRecordProcessor, ShardRecordProcessorFactory } from '../processor/shard-record-processor.ts';
 
@@ -68,32 +68,48 @@ const describe = (v: unknown): string => (v === null ? 'null' : typeof (v as { t
 async function importModule(path: string, file: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(file).href;
   try {
+    if (/\.[cm]?ts$/.test(file) && !typeScriptLoads()) return withEsmDefault(await importWithAppTsx(path, file, url));
     return (await import(url)) as Record<string, unknown>;
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?ts$/.test(file)) return importTypeScript(path, file, url);
     if (err instanceof SyntaxError) throw new ProcessorModuleError(syntaxErrorLine(path, file, err), { cause: err });
     throw err;
   }
 }
 
-/** This Node cannot strip types: use the app's own tsx when it has one, else say how to run it. */
-async function importTypeScript(path: string, file: string, url: string): Promise<Record<string, unknown>> {
-  const tsxApi = resolveFromApp('tsx/esm/api');
-  if (tsxApi !== undefined) {
-    const { register } = (await import(pathToFileURL(tsxApi).href)) as { register: () => unknown };
-    register();
-    return (await import(url)) as Record<string, unknown>;
-  }
-  throw new ProcessorModuleError(
-    `${path} is TypeScript, which Node ${process.version} cannot load by itself. Run it with Node >= 22.18 (or 22.6+ with ` +
-      `NODE_OPTIONS=--experimental-strip-types), install tsx in the app (npm i -D tsx) and ts-kcl uses it, or compile ${file} to JavaScript`,
-  );
+/** A TypeScript module compiled as CommonJS (no "type": "module") has its default export one level down. */
+function withEsmDefault(mod: Record<string, unknown>): Record<string, unknown> {
+  const inner = mod.default as { default?: unknown } | undefined;
+  return typeof mod.default === 'object' && mod.default !== null && typeof inner?.default === 'function' ? inner : mod;
 }
 
-function resolveFromApp(name: string): string | undefined {
+/** This Node strips types itself, or a TypeScript loader is already in place (`node --import tsx`). */
+function typeScriptLoads(): boolean {
+  const strips = (process.features as { typescript?: unknown }).typescript;
+  if (strips !== undefined && strips !== false) return true;
+  return /strip-types|transform-types|\btsx\b|ts-node/.test([...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' '));
+}
+
+/** Loads the module through the app's own tsx (`tsImport`, scoped to this one import), else says how to run it. */
+async function importWithAppTsx(path: string, file: string, url: string): Promise<Record<string, unknown>> {
+  const tsxApi = tsxEsmApi();
+  if (tsxApi === undefined) {
+    throw new ProcessorModuleError(
+      `${path} is TypeScript, which Node ${process.version} cannot load by itself. Run it with Node >= 22.18 (or 22.6+ with ` +
+        `NODE_OPTIONS=--experimental-strip-types), install tsx in the app (npm i -D tsx) and ts-kcl uses it, or compile ${file} to JavaScript`,
+    );
+  }
+  const { tsImport } = (await import(pathToFileURL(tsxApi).href)) as { tsImport: (specifier: string, parentURL: string) => Promise<Record<string, unknown>> };
+  return tsImport(url, import.meta.url);
+}
+
+/** The ESM entry of `tsx/esm/api` in the app's node_modules (require.resolve would give its CommonJS one). */
+function tsxEsmApi(): string | undefined {
   try {
-    return createRequire(join(process.cwd(), 'noop.js')).resolve(name);
+    const manifest = createRequire(join(process.cwd(), 'noop.js')).resolve('tsx/package.json');
+    const exports = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports?: Record<string, { import?: string | { default?: string } }> }).exports;
+    const entry = exports?.['./esm/api']?.import;
+    const target = typeof entry === 'string' ? entry : entry?.default;
+    return target === undefined ? undefined : join(dirname(manifest), target);
   } catch {
     return undefined;
   }

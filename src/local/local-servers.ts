@@ -122,10 +122,11 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
 }
 
 /**
- * Runs in kinesis-local's process before its own code: the process exits when its stdin closes, which
- * happens when the parent dies for any reason (even SIGKILL), so kinesis-local never outlives it.
+ * Runs in kinesis-local's process before its own code: the process kills itself once its parent is gone
+ * (its parent id changes when the parent dies, even by SIGKILL), so kinesis-local never outlives it.
+ * Polled: kinesis-local stops reading stdin, so a closed pipe alone is not noticed.
  */
-const WATCHDOG = 'process.stdin.on("end",()=>process.exit(0)).on("close",()=>process.exit(0)).on("error",()=>process.exit(0)).resume()';
+const WATCHDOG = 'const parent=process.ppid;setInterval(()=>{if(process.ppid!==parent)process.kill(process.pid,"SIGKILL")},250).unref()';
 
 export interface KinesisLocalOptions {
   port?: number;
@@ -157,7 +158,7 @@ export async function startKinesisLocal(options: KinesisLocalOptions = {}): Prom
       SHARD_LIMIT: '1000',
       ...options.env,
     },
-    stdio: ['pipe', 'ignore', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   // kinesis-local ignores SIGTERM: it is always stopped with SIGKILL, also when this process exits.
   const kill = (): void => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
