@@ -39,7 +39,7 @@ async function createStream(kinesis: KinesisClient, stream: string, shards: numb
     return true;
   } catch (err) {
     if ((err as Error).name === 'ResourceInUseException') return false;
-    throw err;
+    throw new Error(`Kinesis CreateStream ${stream} failed: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -54,7 +54,9 @@ async function putAll(kinesis: KinesisClient, stream: string, entries: PutRecord
     if (round > 0) await sleep(backoffDelay(round, 100, 2000));
     const out = await withDeadline(`Kinesis PutRecords ${stream}`, 30000, undefined, (abortSignal) =>
       kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: pending }), { abortSignal }),
-    );
+    ).catch((err: unknown) => {
+      throw new Error(`Kinesis PutRecords on ${stream} failed: ${(err as Error).message}`, { cause: err });
+    });
     const refused: PutRecordsRequestEntry[] = [];
     (out.Records ?? []).forEach((r, j) => (r.ErrorCode ? refused.push(pending[j]!) : shards.push(r.ShardId ?? '?')));
     pending = refused;

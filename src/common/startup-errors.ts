@@ -12,7 +12,8 @@ export interface StartupFailure {
 
 interface Rule {
   test: (root: ErrorLike) => boolean;
-  fix: string;
+  /** What to change; given the message naming the service and call. */
+  fix: string | ((top: string) => string);
 }
 
 interface ErrorLike {
@@ -38,7 +39,10 @@ const FINAL: Rule[] = [
     fix: 'the credentials were rejected: check the access key, secret, session token and region',
   },
   { test: named('AccessDeniedException', 'AccessDenied', 'KMSAccessDeniedException'), fix: "grant the worker's IAM identity the Kinesis and DynamoDB permissions the README lists" },
-  { test: named('ResourceNotFoundException', 'ResourceNotFoundError'), fix: 'create it, or check the name and clientConfig.region' },
+  {
+    test: named('ResourceNotFoundException', 'ResourceNotFoundError'),
+    fix: (top) => (top.startsWith('DynamoDB') ? 'check the application (table) name and the region: the first worker creates the lease table' : 'create it, or check the name and clientConfig.region'),
+  },
   { test: named('ValidationException'), fix: 'check applicationName / tableName: 3-255 characters of a-z, A-Z, 0-9, _ - .' },
   { test: named('InvalidArgumentException'), fix: 'check streamName / streamArn' },
   { test: (e) => e.code === 'ERR_INVALID_URL' || /Invalid URL/.test(e.message), fix: 'check clientConfig.endpoints: each must be a full URL such as http://127.0.0.1:4567' },
@@ -55,8 +59,9 @@ export function classifyStartupError(err: unknown): StartupFailure {
   const first = chain.find((e) => e.name !== 'InitializationError') ?? root;
   const top = withService(first.message);
   // A library error that states the whole fact (a missing stream) needs no server wording after it.
-  const withRoot = top.includes(root.message) || first.name === 'ResourceNotFoundError' ? top : `${top}: ${root.message}`;
-  return { retriable: rule === undefined, message: rule ? `${withRoot} (${rule.fix})` : withRoot };
+  const withRoot = first.message.includes(root.message) || first.name === 'ResourceNotFoundError' ? top : `${top}: ${root.message}`;
+  if (!rule) return { retriable: true, message: withRoot };
+  return { retriable: false, message: `${withRoot} (${typeof rule.fix === 'string' ? rule.fix : rule.fix(top)})` };
 }
 
 function withService(message: string): string {
