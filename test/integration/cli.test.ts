@@ -27,9 +27,10 @@ interface Run {
   exit: Promise<number | null>;
 }
 
-function cli(args: string[], options: { cwd?: string; env?: Record<string, string>; bin?: string } = {}): Run {
+function cli(args: string[], options: { cwd?: string; env?: Record<string, string>; bin?: string; detached?: boolean } = {}): Run {
   const child = spawn(process.execPath, [options.bin ?? BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.detached ? { detached: true } : {}),
     ...(options.cwd ? { cwd: options.cwd } : {}),
     env: { ...process.env, ...options.env },
   });
@@ -323,6 +324,17 @@ describe('ts-kcl local with kinesis-local', () => {
       await local.exit;
     }
     await waitFor(() => !alive(server), 'kinesis-local to exit after its parent was SIGKILLed', 10000);
+  });
+
+  it('Ctrl-C (SIGINT to the whole process group, as a terminal sends it): exit 0, kinesis-local gone', async () => {
+    const local = cli(['local', '--kinesis-port', '0', '--dynamodb-port', '0', '--kinesis-plain-port', '0'], { cwd: dir, detached: true });
+    await waitFor(() => local.stdout().includes('Press Ctrl-C'), 'the endpoints', 60000);
+    const [server] = childPids(local.child.pid!);
+    assert.ok(server !== undefined);
+    process.kill(-local.child.pid!, 'SIGINT');
+    assert.equal(await local.exit, 0, local.stderr());
+    assert.match(local.stdout(), /Stopping the local servers \(SIGINT\)/);
+    await waitFor(() => !alive(server), 'kinesis-local to exit', 5000);
   });
 
   it('--timeout stops both servers and exits 0; kinesis-local is gone', async () => {
