@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { KinesisClient, CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand, ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -7,6 +6,7 @@ import { Scheduler } from '../coordinator/scheduler.ts';
 import { DynamoDBLeaseRefresher } from '../leases/dynamodb/dynamodb-lease-refresher.ts';
 import type { ShardRecordProcessorFactory } from '../processor/shard-record-processor.ts';
 import { formatLeaseTable } from './leases.ts';
+import { parseFlags, type CommandSpec } from './flags.ts';
 
 interface DemoOptions {
   records: number;
@@ -45,28 +45,28 @@ class Tally {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+export const DEMO: CommandSpec = {
+  name: 'demo',
+  summary: 'Local servers, a stream, a producer, several workers sharing the shards, a split mid-run, live progress and a checked report.',
+  flags: {
+    records: { kind: 'int', help: 'records to produce', default: '3000' },
+    workers: { kind: 'int', help: 'workers sharing the shards', default: '3' },
+    shards: { kind: 'int', help: 'shards at the start', default: '4' },
+    kinesis: { kind: 'string', value: 'kinesis-local|kinesalite', help: 'the local Kinesis server', default: 'kinesis-local' },
+  },
+};
+
 /** `ts-kcl demo`: local servers, a stream, a producer, several workers, a split, live progress, a checked report. */
 export async function runDemo(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      records: { type: 'string', default: '3000' },
-      workers: { type: 'string', default: '3' },
-      shards: { type: 'string', default: '4' },
-      kinesis: { type: 'string', default: 'kinesis-local' },
-    },
-  });
-  const options: DemoOptions = {
-    records: Number(values.records),
-    workers: Number(values.workers),
-    shards: Number(values.shards),
-    kinesis: values.kinesis as KinesisServerKind,
+  const flags = parseFlags(DEMO, args);
+  if (!flags) return 0;
+  return demo({
+    records: flags.int('records')!,
+    workers: flags.int('workers')!,
+    shards: flags.int('shards')!,
+    kinesis: flags.oneOf('kinesis', ['kinesis-local', 'kinesalite'] as const)!,
     out: (line) => process.stdout.write(line + '\n'),
-  };
-  for (const key of ['records', 'workers', 'shards'] as const) {
-    if (!Number.isInteger(options[key]) || options[key] < 1) throw new Error(`--${key} must be a positive integer`);
-  }
-  return demo(options);
+  });
 }
 
 export async function demo(o: DemoOptions): Promise<number> {

@@ -1,22 +1,29 @@
-import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBLeaseRefresher } from '../leases/dynamodb/dynamodb-lease-refresher.ts';
 import type { Lease } from '../leases/lease.ts';
 import { formatExtended } from '../retrieval/extended-sequence-number.ts';
-import { clientConfigFrom } from './aws-options.ts';
+import { AWS_FLAGS, clientConfigFrom, dynamoDBClient } from './aws-options.ts';
+import { parseFlags, type CommandSpec } from './flags.ts';
+
+export const LEASES: CommandSpec = {
+  name: 'leases',
+  summary: 'The lease table of an application: shard, owner, checkpoint, counter, parents, children.',
+  flags: {
+    app: { kind: 'string', value: 'NAME', help: 'application name (the lease table name)', required: true },
+    table: { kind: 'string', value: 'NAME', help: 'lease table name when it differs from --app' },
+    json: { kind: 'boolean', help: 'print JSON instead of a table' },
+    ...AWS_FLAGS,
+  },
+};
 
 /** `ts-kcl leases --app NAME`: the lease table, readable or as JSON. */
 export async function runLeases(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { app: { type: 'string' }, table: { type: 'string' }, endpoint: { type: 'string' }, region: { type: 'string' }, json: { type: 'boolean', default: false } },
-  });
-  if (!values.app) throw new Error('--app is required: the application name (the lease table name)');
-  const cc = clientConfigFrom(values);
-  const client = new DynamoDBClient({ region: cc.region, ...(cc.credentials ? { credentials: cc.credentials } : {}), ...(cc.endpoints.dynamodb ? { endpoint: cc.endpoints.dynamodb } : {}) });
+  const flags = parseFlags(LEASES, args);
+  if (!flags) return 0;
+  const app = flags.required('app');
+  const client = dynamoDBClient(clientConfigFrom(flags));
   try {
-    const leases = (await new DynamoDBLeaseRefresher(client, values.table ?? values.app).listLeases()).sort((a, b) => a.leaseKey.localeCompare(b.leaseKey));
-    process.stdout.write(values.json ? JSON.stringify(leases.map(toJson), null, 2) + '\n' : formatLeaseTable(leases));
+    const leases = (await new DynamoDBLeaseRefresher(client, flags.string('table') ?? app, 'PAY_PER_REQUEST', 30000).listLeases()).sort((a, b) => a.leaseKey.localeCompare(b.leaseKey));
+    process.stdout.write(flags.boolean('json') ? JSON.stringify(leases.map(toJson), null, 2) + '\n' : formatLeaseTable(leases));
     return 0;
   } finally {
     client.destroy();

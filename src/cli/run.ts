@@ -1,56 +1,48 @@
-import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
 import { Scheduler } from '../coordinator/scheduler.ts';
 import { consoleLogger } from '../common/logger.ts';
-import type { ShardRecordProcessor, ShardRecordProcessorFactory } from '../processor/shard-record-processor.ts';
-import { clientConfigFrom } from './aws-options.ts';
+import type { SchedulerConfig } from '../config.ts';
+import { AWS_FLAGS, clientConfigFrom } from './aws-options.ts';
+import { parseFlags, type CommandSpec } from './flags.ts';
+import { loadProcessorFactory } from './processor-module.ts';
 
-/** The module's default export: a factory `(shard) => processor`, or a class with a no-argument/shard constructor. */
-export async function loadProcessorFactory(path: string): Promise<ShardRecordProcessorFactory> {
-  const mod = (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown };
-  const exported = mod.default;
-  if (typeof exported !== 'function') throw new Error(`${path} must have a default export: a processor factory function or class`);
-  const isClass = /^class\s/.test(Function.prototype.toString.call(exported));
-  if (isClass) {
-    const Ctor = exported as new (shard: { shardId: string; streamName: string }) => ShardRecordProcessor;
-    return (shard) => new Ctor(shard);
-  }
-  return exported as ShardRecordProcessorFactory;
-}
+export const RUN: CommandSpec = {
+  name: 'run',
+  summary: 'One worker of an application: the processor module\'s default export processes the stream\'s records until SIGTERM/SIGINT, then a graceful shutdown.',
+  flags: {
+    app: { kind: 'string', value: 'NAME', help: 'application name (the lease table)', required: true },
+    stream: { kind: 'string', value: 'NAME', help: 'the Kinesis stream name', required: true },
+    processor: { kind: 'string', value: 'FILE', help: 'module (.js, .mjs, or .ts where Node can load it) whose default export is a processor factory or class', required: true },
+    'initial-position': { kind: 'string', value: 'LATEST|TRIM_HORIZON', help: 'where a shard without a checkpoint starts', default: 'LATEST' },
+    retrieval: { kind: 'string', value: 'polling|fanout', help: 'GetRecords polling or enhanced fan-out (SubscribeToShard)', default: 'polling' },
+    ...AWS_FLAGS,
+    'worker-id': { kind: 'string', value: 'ID', help: 'this worker\'s id (default: host name and a random suffix)' },
+    'failover-time-ms': { kind: 'duration', help: 'lease failover time: 10s, 500ms or plain ms (default 10s)' },
+    'log-level': { kind: 'string', value: 'debug|info|warn|error', help: 'JSON log lines on stderr from this level up', default: 'info' },
+  },
+  notes: ['Example: ts-kcl run --app my-app --stream my-stream --processor ./processor.js --initial-position TRIM_HORIZON'],
+};
 
 /** `ts-kcl run`: one worker until SIGTERM/SIGINT, then a graceful shutdown. */
 export async function runWorker(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      app: { type: 'string' },
-      stream: { type: 'string' },
-      processor: { type: 'string' },
-      'initial-position': { type: 'string', default: 'LATEST' },
-      'kinesis-endpoint': { type: 'string' },
-      'dynamodb-endpoint': { type: 'string' },
-      region: { type: 'string' },
-      'worker-id': { type: 'string' },
-      'failover-time-ms': { type: 'string' },
-      'log-level': { type: 'string', default: 'info' },
-    },
-  });
-  if (!values.app) throw new Error('--app is required: the application name (lease table)');
-  if (!values.stream) throw new Error('--stream is required: the Kinesis stream name');
-  if (!values.processor) throw new Error('--processor is required: a module whose default export is the record processor');
-  const position = values['initial-position'];
-  if (position !== 'LATEST' && position !== 'TRIM_HORIZON') throw new Error('--initial-position must be LATEST or TRIM_HORIZON');
-  const scheduler = new Scheduler({
-    applicationName: values.app,
-    streamName: values.stream,
-    processorFactory: await loadProcessorFactory(values.processor),
+  const flags = parseFlags(RUN, args);
+  if (!flags) return 0;
+  const position = flags.oneOf('initial-position', ['LATEST', 'TRIM_HORIZON'] as const)!;
+  const mode = flags.oneOf('retrieval', ['polling', 'fanout'] as const)!;
+  const level = flags.oneOf('log-level', ['debug', 'info', 'warn', 'error'] as const)!;
+  const failoverTimeMs = flags.duration('failover-time-ms');
+  const stream = flags.required('stream');
+  const config: SchedulerConfig = {
+    applicationName: flags.required('app'),
+    streamName: stream,
+    processorFactory: await loadProcessorFactory(flags.required('processor'), stream),
     initialPosition: position,
-    clientConfig: clientConfigFrom(values),
-    logger: consoleLogger(values['log-level'] as 'info'),
-    ...(values['worker-id'] ? { workerId: values['worker-id'] } : {}),
-    ...(values['failover-time-ms'] ? { lease: { failoverTimeMs: Number(values['failover-time-ms']) } } : {}),
-  });
+    retrieval: { mode },
+    clientConfig: clientConfigFrom(flags),
+    logger: consoleLogger(level),
+    ...(flags.string('worker-id') ? { workerId: flags.string('worker-id')! } : {}),
+    ...(failoverTimeMs !== undefined ? { lease: { failoverTimeMs } } : {}),
+  };
+  const scheduler = new Scheduler(config);
   // The two lines that give every processor a chance to checkpoint before the process exits:
   process.once('SIGTERM', () => void scheduler.startGracefulShutdown());
   process.once('SIGINT', () => void scheduler.startGracefulShutdown());

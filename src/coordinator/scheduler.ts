@@ -4,7 +4,8 @@ import { AwsClients } from '../common/clients.ts';
 import { childLogger, errorFields, type Logger } from '../common/logger.ts';
 import { settlesWithin, sleep } from '../common/backoff.ts';
 import { Periodic } from '../common/periodic.ts';
-import { InitializationError, ResourceNotFoundError } from '../errors.ts';
+import { InitializationError } from '../errors.ts';
+import { classifyStartupError, type StartupFailure } from '../common/startup-errors.ts';
 import { DynamoDBLeaseRefresher } from '../leases/dynamodb/dynamodb-lease-refresher.ts';
 import { LeaseCoordinator } from '../leases/lease-coordinator.ts';
 import { placeRenewals } from '../leases/renewal-thread-messages.ts';
@@ -197,9 +198,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (m.openTelemetry) this.metrics.addSink(await createOpenTelemetrySink(this.config.applicationName));
   }
 
-  /** Creates the lease table and runs the first shard sync, retrying as the Java KCL does. */
+  /**
+   * Creates the lease table and runs the first shard sync, retrying as the Java KCL does; a cause no
+   * retry can fix (region, credentials, access, a missing stream) fails at once, naming the fix.
+   */
   private async initializeWithRetries(refresher: DynamoDBLeaseRefresher): Promise<Lease[] | undefined> {
     const { maxInitializationAttempts, initializationBackoffMs } = this.config.coordinator;
+    let last: StartupFailure | undefined;
     let lastError: unknown;
     for (let attempt = 1; attempt <= maxInitializationAttempts && !this.abort.signal.aborted; attempt++) {
       try {
@@ -210,13 +215,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (this.abort.signal.aborted) return undefined;
         if (err instanceof LeaseTableModeError) throw err;
         lastError = err;
-        this.logger.warn({ attempt, maxInitializationAttempts, ...errorFields(err) }, 'Worker initialization failed; retrying');
+        last = classifyStartupError(err);
+        if (!last.retriable) throw new InitializationError(last.message, { cause: err });
+        this.logger.warn({ attempt, maxInitializationAttempts, ...errorFields(err) }, `Start-up attempt ${attempt} of ${maxInitializationAttempts} failed: ${last.message}`);
         if (attempt < maxInitializationAttempts) await sleep(initializationBackoffMs, this.abort.signal).catch(() => undefined);
       }
     }
     if (this.abort.signal.aborted) return undefined;
-    const what = lastError instanceof ResourceNotFoundError ? lastError.message : `Could not initialize against ${this.multi ? 'the streams' : `stream ${streamLabel(this.config.stream)}`}`;
-    throw new InitializationError(`${what} (after ${maxInitializationAttempts} attempts)`, { cause: lastError });
+    throw new InitializationError(`${last?.message ?? `Could not initialize against ${this.multi ? 'the streams' : `stream ${streamLabel(this.config.stream)}`}`} (after ${maxInitializationAttempts} attempts)`, { cause: lastError });
   }
 
   /**

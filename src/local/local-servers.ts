@@ -7,7 +7,7 @@ import { once } from 'node:events';
 /**
  * Embedded local servers for development, demos and tests: `kinesis-local` (Kinesis Mock, a child
  * process, with HTTP/2 for fan-out), `kinesalite` and `dynalite` (in-process). They are optional
- * packages: install them as devDependencies (`npm i -D kinesis-local kinesalite dynalite`).
+ * packages: install them as devDependencies (`npm i -D kinesis-local dynalite`, or kinesalite).
  */
 export type KinesisServerKind = 'kinesis-local' | 'kinesalite';
 
@@ -27,6 +27,26 @@ export interface LocalServers {
   stop(): Promise<void>;
 }
 
+/** The npm packages each server needs; `ts-kcl local` checks them all before starting anything. */
+export const SERVER_PACKAGES = { 'kinesis-local': 'kinesis-local', kinesalite: 'kinesalite', dynalite: 'dynalite' } as const;
+
+/** One install line naming every missing package, e.g. `npm install --save-dev kinesis-local dynalite`. */
+export function installHint(missing: string[]): string {
+  return `The local servers need the npm package${missing.length > 1 ? 's' : ''} ${missing.join(' and ')}: run \`npm install --save-dev ${missing.join(' ')}\``;
+}
+
+/** Which of these packages cannot be found from this install or the current directory. */
+export function missingPackages(names: string[]): string[] {
+  return names.filter((name) => {
+    try {
+      resolveOptional(name === 'kinesis-local' ? 'kinesis-local/main.js' : name);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
 function requireOptional(name: string): unknown {
   for (const base of [import.meta.url, join(process.cwd(), 'noop.js')]) {
     try {
@@ -35,7 +55,7 @@ function requireOptional(name: string): unknown {
       /* try the next base */
     }
   }
-  throw new Error(`The local server package "${name}" is not installed: run \`npm install --save-dev ${name}\``);
+  throw new Error(installHint([name]));
 }
 
 function resolveOptional(name: string): string {
@@ -46,7 +66,7 @@ function resolveOptional(name: string): string {
       /* try the next base */
     }
   }
-  throw new Error(`The local server package "${name}" is not installed: run \`npm install --save-dev ${name}\``);
+  throw new Error(installHint([name.split('/')[0]!]));
 }
 
 /** A port nobody listens on right now (on loopback). */
@@ -101,15 +121,30 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   }
 }
 
+/**
+ * Runs in kinesis-local's process before its own code: the process kills itself once its parent is gone
+ * (its parent id changes when the parent dies, even by SIGKILL), so kinesis-local never outlives it.
+ * Polled: kinesis-local stops reading stdin, so a closed pipe alone is not noticed.
+ */
+const WATCHDOG = 'const parent=process.ppid;setInterval(()=>{if(process.ppid!==parent)process.kill(process.pid,"SIGKILL")},250).unref()';
+
+export interface KinesisLocalOptions {
+  port?: number;
+  tlsPort?: number;
+  /** A kinesis-local `server.json` ({ server: { key, cert } }) for the TLS port; default: the package's own. */
+  certPath?: string;
+  env?: Record<string, string>;
+}
+
 /** Starts kinesis-local in a child process; durations shortened so streams and reshards are quick. */
-export async function startKinesisLocal(options: { port?: number; tlsPort?: number; env?: Record<string, string> } = {}): Promise<KinesisLocalServer> {
+export async function startKinesisLocal(options: KinesisLocalOptions = {}): Promise<KinesisLocalServer> {
   const main = resolveOptional('kinesis-local/main.js');
   const port = options.port ?? (await freePort());
   const tlsPort = options.tlsPort ?? (await freePort());
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(WATCHDOG)}`, main], {
     env: {
       ...process.env,
-      KINESIS_MOCK_CERT_PATH: join(dirname(main), 'server.json'),
+      KINESIS_MOCK_CERT_PATH: options.certPath ?? join(dirname(main), 'server.json'),
       KINESIS_MOCK_PLAIN_PORT: String(port),
       KINESIS_MOCK_TLS_PORT: String(tlsPort),
       LOG_LEVEL: 'ERROR',
@@ -125,41 +160,61 @@ export async function startKinesisLocal(options: { port?: number; tlsPort?: numb
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // kinesis-local ignores SIGTERM: it is always stopped with SIGKILL, also when this process exits.
+  const kill = (): void => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+  process.once('exit', kill);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const exited = child.exitCode === null ? once(child, 'exit').then(() => undefined) : Promise.resolve();
+  const stop = async (): Promise<void> => {
+    kill();
+    await exited;
+    process.removeListener('exit', kill);
+  };
   try {
     await waitForPort(port, child, 30000);
     await waitForPort(tlsPort, child, 30000);
   } catch (err) {
-    child.kill('SIGKILL');
+    await stop();
     throw new Error(`${(err as Error).message}\n${stderr}`);
   }
-  const exited = child.exitCode === null ? once(child, 'exit').then(() => undefined) : Promise.resolve();
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    http2Endpoint: `https://127.0.0.1:${tlsPort}`,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return { endpoint: `http://127.0.0.1:${port}`, http2Endpoint: `https://127.0.0.1:${tlsPort}`, stop };
 }
 
-/** Starts a Kinesis server of the given kind and dynalite; `stop()` stops both. */
-export async function startLocalServers(options: { kinesis?: KinesisServerKind; kinesisPort?: number; dynamodbPort?: number } = {}): Promise<LocalServers> {
+export interface LocalServersOptions {
+  kinesis?: KinesisServerKind;
+  kinesisPort?: number;
+  /** kinesis-local's TLS (HTTP/2) port. */
+  kinesisTlsPort?: number;
+  dynamodbPort?: number;
+  /** kinesis-local's certificate file (see KinesisLocalOptions.certPath). */
+  certPath?: string;
+}
+
+/** Starts a Kinesis server of the given kind and dynalite; `stop()` stops both. If one fails, the other is stopped. */
+export async function startLocalServers(options: LocalServersOptions = {}): Promise<LocalServers> {
   const kinesisKind = options.kinesis ?? 'kinesis-local';
-  const [kinesis, dynamodb] = await Promise.all([
-    kinesisKind === 'kinesis-local' ? startKinesisLocal(options.kinesisPort !== undefined ? { port: options.kinesisPort } : {}) : startKinesalite(options.kinesisPort),
+  const started = await Promise.allSettled([
+    kinesisKind === 'kinesis-local'
+      ? startKinesisLocal({
+          ...(options.kinesisPort !== undefined ? { port: options.kinesisPort } : {}),
+          ...(options.kinesisTlsPort !== undefined ? { tlsPort: options.kinesisTlsPort } : {}),
+          ...(options.certPath !== undefined ? { certPath: options.certPath } : {}),
+        })
+      : startKinesalite(options.kinesisPort),
     startDynalite(options.dynamodbPort),
   ]);
+  const [kinesis, dynamodb] = started;
+  if (kinesis.status === 'rejected' || dynamodb.status === 'rejected') {
+    await Promise.allSettled(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : Promise.resolve())));
+    throw kinesis.status === 'rejected' ? kinesis.reason : (dynamodb as PromiseRejectedResult).reason;
+  }
   return {
-    kinesis,
-    dynamodb,
+    kinesis: kinesis.value,
+    dynamodb: dynamodb.value,
     kinesisKind,
     stop: async () => {
-      await Promise.allSettled([kinesis.stop(), dynamodb.stop()]);
+      await Promise.allSettled([kinesis.value.stop(), dynamodb.value.stop()]);
     },
   };
 }
