@@ -12,6 +12,8 @@ interface DemoOptions {
   records: number;
   workers: number;
   shards: number;
+  /** More than one: multi-stream mode, one application over that many streams. */
+  streams: number;
   kinesis: KinesisServerKind;
   out: (line: string) => void;
 }
@@ -24,7 +26,7 @@ class Tally {
   readonly lag = new Map<string, number>();
 
   factory(worker: string): ShardRecordProcessorFactory {
-    return ({ shardId }) => ({
+    return ({ shardId, streamName }) => ({
       initialize: () => {},
       processRecords: async ({ records, checkpointer, millisBehindLatest }) => {
         for (const r of records) {
@@ -33,7 +35,7 @@ class Tally {
           else this.seen.add(id);
         }
         this.perWorker.set(worker, (this.perWorker.get(worker) ?? 0) + records.length);
-        this.lag.set(shardId, millisBehindLatest);
+        this.lag.set(`${streamName}/${shardId}`, millisBehindLatest);
         if (records.length > 0) await checkpointer.checkpoint();
       },
       leaseLost: () => {},
@@ -51,7 +53,8 @@ export const DEMO: CommandSpec = {
   flags: {
     records: { kind: 'int', help: 'records to produce', default: '3000' },
     workers: { kind: 'int', help: 'workers sharing the shards', default: '3' },
-    shards: { kind: 'int', help: 'shards at the start', default: '4' },
+    shards: { kind: 'int', help: 'shards at the start (of each stream)', default: '4' },
+    streams: { kind: 'int', help: 'streams; more than 1 runs one application over all of them (multi-stream mode)', default: '1' },
     kinesis: { kind: 'string', value: 'kinesis-local|kinesalite', help: 'the local Kinesis server', default: 'kinesis-local' },
   },
 };
@@ -64,6 +67,7 @@ export async function runDemo(args: string[]): Promise<number> {
     records: flags.int('records')!,
     workers: flags.int('workers')!,
     shards: flags.int('shards')!,
+    streams: flags.int('streams')!,
     kinesis: flags.oneOf('kinesis', ['kinesis-local', 'kinesalite'] as const)!,
     out: (line) => process.stdout.write(line + '\n'),
   });
@@ -76,18 +80,21 @@ export async function demo(o: DemoOptions): Promise<number> {
   const clientConfig = { region: 'us-east-1', credentials, endpoints: { kinesis: servers.kinesis.endpoint, dynamodb: servers.dynamodb.endpoint } };
   const kinesis = new KinesisClient({ region: 'us-east-1', credentials, endpoint: servers.kinesis.endpoint, requestHandler: new NodeHttpHandler() });
   const dynamodb = new DynamoDBClient({ region: 'us-east-1', credentials, endpoint: servers.dynamodb.endpoint });
-  const stream = 'demo-stream';
+  const multi = o.streams > 1;
+  const streams = multi ? Array.from({ length: o.streams }, (_, i) => `demo-stream-${i + 1}`) : ['demo-stream'];
+  const stream = streams[0]!;
   const app = 'demo-app';
   const tally = new Tally();
   const workers: Scheduler[] = [];
   try {
-    await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: o.shards }));
-    await waitActive(kinesis, stream);
-    o.out(`Stream ${stream} with ${o.shards} shards; ${o.workers} workers share them; ${o.records} records on the way, with a shard split mid-run.`);
+    for (const name of streams) await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: o.shards }));
+    for (const name of streams) await waitActive(kinesis, name);
+    const what = multi ? `Streams ${streams.join(', ')} with ${o.shards} shards each, one application over all of them (multi-stream mode)` : `Stream ${stream} with ${o.shards} shards`;
+    o.out(`${what}; ${o.workers} workers share them; ${o.records} records on the way, with a shard split mid-run.`);
     for (let i = 1; i <= o.workers; i++) {
       const scheduler = new Scheduler({
         applicationName: app,
-        streamName: stream,
+        ...(multi ? { streams: streams.map((streamName) => ({ streamName })) } : { streamName: stream }),
         workerId: `worker-${i}`,
         processorFactory: tally.factory(`worker-${i}`),
         clientConfig,
@@ -109,7 +116,7 @@ export async function demo(o: DemoOptions): Promise<number> {
       const n = Math.min(perBatch, o.records - next);
       await kinesis.send(
         new PutRecordsCommand({
-          StreamName: stream,
+          StreamName: streams[(next / perBatch) % streams.length]!,
           Records: Array.from({ length: n }, (_, j) => ({ PartitionKey: `user-${(next + j) % 97}`, Data: Buffer.from(`${next + j}:payload`) })),
         }),
       );
@@ -165,7 +172,7 @@ function startProgress(o: DemoOptions, tally: Tally, refresher: DynamoDBLeaseRef
       const leases = await refresher.listLeases().catch(() => []);
       const owners = leases
         .sort((a, b) => a.leaseKey.localeCompare(b.leaseKey))
-        .map((l) => `${l.leaseKey.replace('shardId-', '')}:${l.leaseOwner?.replace('worker-', 'w') ?? '-'}${l.checkpoint.sequenceNumber === 'SHARD_END' ? '(ended)' : ''}`);
+        .map((l) => `${shortKey(l.leaseKey)}:${l.leaseOwner?.replace('worker-', 'w') ?? '-'}${l.checkpoint.sequenceNumber === 'SHARD_END' ? '(ended)' : ''}`);
       const perWorker = [...tally.perWorker.entries()].sort().map(([w, n]) => `${w}=${n}`).join(' ');
       const maxLag = Math.max(0, ...tally.lag.values());
       const lines = [
@@ -185,6 +192,13 @@ function startProgress(o: DemoOptions, tally: Tally, refresher: DynamoDBLeaseRef
     },
   };
 }
+
+/** `shardId-000000000001` as `000000000001`; a multi-stream key as `<stream>/000000000001`. */
+const shortKey = (leaseKey: string): string => {
+  const parts = leaseKey.split(':');
+  const shard = parts.at(-1)!.replace('shardId-', '');
+  return parts.length === 4 ? `${parts[1]}/${shard}` : shard;
+};
 
 function report(o: DemoOptions, produced: number, tally: Tally, graceful: boolean[]): number {
   const missing = produced - tally.seen.size;

@@ -243,7 +243,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const signal = this.abort.signal;
     if (this.multi) {
       // A failing stream list (the application's function threw) must not stop the leader's round.
-      await this.syncNewStreams(this.multi, signal).catch((err: unknown) => this.logger.warn(errorFields(err), 'Could not refresh the stream list; next round retries'));
+      await this.syncNewStreams(this.multi, signal).catch((err: unknown) => {
+        if (!signal.aborted) this.logger.warn(errorFields(err), 'Could not refresh the stream list; next round retries');
+      });
     }
     if (!this.coordinator || !isLeader(this.workerId, this.coordinator.taker.lastScan)) return;
     if (this.single) await this.single.shardSync.syncAndCleanUp(signal);
