@@ -7,6 +7,7 @@ import { Periodic } from '../common/periodic.ts';
 import { InitializationError, ResourceNotFoundError } from '../errors.ts';
 import { DynamoDBLeaseRefresher } from '../leases/dynamodb/dynamodb-lease-refresher.ts';
 import { LeaseCoordinator } from '../leases/lease-coordinator.ts';
+import { LeaseCleanupManager } from '../leases/lease-cleanup-manager.ts';
 import { placeRenewals } from '../leases/renewal-thread-messages.ts';
 import type { HeldLease } from '../leases/lease-renewer.ts';
 import type { Lease } from '../leases/lease.ts';
@@ -59,6 +60,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private clients: AwsClients | undefined;
   private coordinator: LeaseCoordinator | undefined;
   private shardSync: ShardSyncManager | undefined;
+  /** Deletes the leases this worker's consumers ended, whoever leads (off without cleanupLeasesUponShardCompletion). */
+  private leaseCleanup: LeaseCleanupManager | undefined;
   private readonly metrics: Metrics;
   private state: WorkerState = WorkerState.CREATED;
   private runPromise: Promise<void> | undefined;
@@ -147,6 +150,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         leaseLost: (key) => this.onLeaseLost(key),
       },
     );
+    if (c.lease.cleanupLeasesUponShardCompletion) {
+      this.leaseCleanup = new LeaseCleanupManager(
+        refresher,
+        {
+          workerId: this.workerId,
+          leaseCleanupIntervalMs: c.lease.leaseCleanupIntervalMs,
+          completedLeaseCleanupIntervalMs: c.lease.completedLeaseCleanupIntervalMs,
+          onDeleted: (key) => void this.coordinator?.renewer.drop(key),
+        },
+        childLogger(this.logger, { component: 'LeaseCleanup' }),
+      );
+    }
     // One checkpointer for every shard: it persists through the renewer, which holds the leases.
     const checkpointer = new DynamoDBCheckpointer(this.coordinator.renewer);
     const createPublisher = createRecordsPublisherFactory(c, this.clients, this.logger, this.metrics, (err, id) => this.reportError(err, id));
@@ -177,6 +192,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     });
     await this.coordinator.start(leases, this.abort.signal);
     if (this.abort.signal.aborted) return; // shut down during start-up: stopNow() stops what started
+    this.leaseCleanup?.start(this.abort.signal);
     new Periodic(() => this.periodicShardSync(), c.lease.shardSyncIntervalMs, this.abort.signal, (err) =>
       this.logger.warn(errorFields(err), 'Periodic shard sync failed; next round retries'),
     { initialDelayMs: c.lease.shardSyncIntervalMs });
@@ -230,7 +246,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // A finished shard leaves the scheduler; its lease stays held (renewed, so no other worker re-runs
     // its end) until cleanup deletes it, which then is no lease loss to report.
     void consumer.done.then(() => {
-      if (consumer.endedShard && this.consumers.get(key)?.consumer === consumer) this.consumers.delete(key);
+      if (!consumer.endedShard) return;
+      this.leaseCleanup?.enqueue(key);
+      if (this.consumers.get(key)?.consumer === consumer) this.consumers.delete(key);
     });
   }
 
