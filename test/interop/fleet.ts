@@ -19,6 +19,8 @@ export interface JavaWorkerOptions {
   maxLeasesToStealAtOneTime?: number;
   /** Prepare a checkpoint at the record with this data, then checkpoint nothing more. */
   prepareOn?: string;
+  /** KCL 3.x only: '3x' runs its own mode; the default is its 2.x-compatible mode. */
+  mode?: '3x';
 }
 
 export class Fleet {
@@ -43,6 +45,7 @@ export class Fleet {
       `failoverMs=${o.failoverMs ?? 3000}`,
       `maxLeasesToStealAtOneTime=${o.maxLeasesToStealAtOneTime ?? 1}`,
       ...(o.prepareOn ? [`prepareOn=${o.prepareOn}`] : []),
+      ...(o.mode ? [`mode=${o.mode}`] : []),
     ];
     this.track(workerId, spawn('java', [...props, '-cp', build.classpath, 'tskcl.interop.JavaWorker', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), true);
   }

@@ -78,7 +78,7 @@ public final class JavaWorker {
                 .parentShardPollIntervalMillis(200)
                 .shardConsumerDispatchPollIntervalMillis(200)
                 .schedulerInitializationBackoffTimeMillis(200);
-        compatibleWith2x(coordinator);
+        if (!"3x".equals(a.get("mode"))) compatibleWith2x(coordinator); // mode=3x: KCL 3.x's own default
         Scheduler scheduler = new Scheduler(
                 cb.checkpointConfig(),
                 coordinator,
@@ -165,7 +165,7 @@ public final class JavaWorker {
                 if (data.get(i).equals(prepareOn)) {
                     KinesisClientRecord r = records.get(i);
                     try {
-                        input.checkpointer().prepareCheckpoint(r.sequenceNumber(), r.subSequenceNumber());
+                        input.checkpointer().prepareCheckpoint(r.sequenceNumber(), r.subSequenceNumber(), ("state-" + prepareOn).getBytes(StandardCharsets.UTF_8));
                         prepared = true;
                         emit("prepared", "shardId", shardId, "seq", r.sequenceNumber(), "sub", r.subSequenceNumber());
                     } catch (Exception e) {
