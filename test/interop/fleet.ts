@@ -73,10 +73,13 @@ export class Fleet {
       }
     });
     // Java logs WARN and ERROR lines (slf4j-simple) on stderr; ts-kcl workers report theirs as events.
+    // A stack trace's lines are appended to its log line (the first few: enough to see the cause).
+    let last: WorkerEvent | undefined;
     createInterface({ input: child.stderr! }).on('line', (line) => {
       if (!java) return;
-      const level = /\b(ERROR|WARN)\b/.exec(line)?.[1];
-      if (level) this.events.push({ w: workerId, at: Date.now(), t: 'log', level: level.toLowerCase(), msg: line });
+      const level = /^\[[^\]]*\] (ERROR|WARN)\b/.exec(line)?.[1];
+      if (level) this.events.push((last = { w: workerId, at: Date.now(), t: 'log', java: true, level: level.toLowerCase(), msg: line, trace: [] as string[] }));
+      else if (last && (last.trace as string[]).length < 12) (last.trace as string[]).push(line.trim());
     });
   }
 

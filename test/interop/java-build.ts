@@ -2,7 +2,7 @@
 // folder's gitignored .cache (its own Maven repository too), once per source change and KCL version.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -29,7 +29,11 @@ export function missingToolchain(): string | undefined {
 }
 
 /** Builds (or finds built) the worker for one KCL version; throws with Maven's output when the build fails. */
-export async function buildJavaWorker(version: KclVersion): Promise<JavaWorkerBuild> {
+export function buildJavaWorker(version: KclVersion): Promise<JavaWorkerBuild> {
+  return withBuildLock(() => build(version));
+}
+
+async function build(version: KclVersion): Promise<JavaWorkerBuild> {
   const dir = join(CACHE, `build-${version}`);
   const classpath = `${join(dir, 'java-worker-1.jar')}:${join(dir, 'lib', '*')}`;
   const stamp = join(dir, 'built-from');
@@ -44,6 +48,28 @@ export async function buildJavaWorker(version: KclVersion): Promise<JavaWorkerBu
   if (result.code !== 0) throw new Error(`Building the Java KCL ${version} worker failed (mvn ${args.join(' ')}):\n${result.output.slice(-4000)}`);
   writeFileSync(stamp, digest);
   return { version, classpath };
+}
+
+/** One Maven at a time on the shared local repository (test files of both versions may start together). */
+async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = join(CACHE, 'build.lock');
+  mkdirSync(CACHE, { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // A lock older than a build's time-out was left by a killed run.
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 660000) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 function mvn(args: string[]): Promise<{ code: number; output: string }> {

@@ -1,12 +1,17 @@
-// Issue 12: ts-kcl and the real Java KCL in one application (one lease table, one stream). The Java
-// worker is built with Maven during set-up (test/interop/java-build.ts); without java or mvn the
-// tests skip with the reason, except in CI (CI or TS_KCL_REQUIRE_JAVA set), where that fails.
+// Issue 12: ts-kcl and the real Java KCL in one application (one lease table, one stream), as a suite
+// per Java KCL version (java-fleet-<version>.test.ts: separate files, so the runner can overlap them).
+// The Java worker is built with Maven during set-up (java-build.ts); without java or mvn the tests
+// skip with the reason, except in CI (CI or TS_KCL_REQUIRE_JAVA set), where that fails.
 import { describe, it, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnv, uniqueName, createStream, putRecords, waitFor, splitShard, makeRecords, type TestEnv, type PutResult } from '../support/env.ts';
+import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
 import { isLeader } from '../../src/leases/leader-decider.ts';
 import type { Lease } from '../../src/leases/lease.ts';
+import { PutRecordCommand } from '@aws-sdk/client-kinesis';
+import { aggregate, type InitializationInput } from '../../src/index.ts';
+import { testScheduler, start } from '../support/scheduler.ts';
 import { buildJavaWorker, missingToolchain, type JavaWorkerBuild, type KclVersion } from './java-build.ts';
 import { Fleet } from './fleet.ts';
 
@@ -30,9 +35,39 @@ function skipOrFail(t: TestContext, build: JavaWorkerBuild | string | undefined)
   return false;
 }
 
+/**
+ * ERROR lines of the Java KCL that are its own and not about ts-kcl's items: 3.x in 2.x-compatible mode logs
+ * "LeaderDecider uninitialized" from its run loop for a moment at start-up (awslabs/amazon-kinesis-client#1470).
+ */
+const knownJavaError = (e: Record<string, unknown>): boolean => Array.isArray(e.trace) && e.trace.some((l) => String(l).includes('IllegalStateException: LeaderDecider uninitialized'));
+
 const seqAtLeast = (a: string, b: string): boolean => (/^\d+$/.test(a) && /^\d+$/.test(b) ? BigInt(a) >= BigInt(b) : a === b);
 
-for (const version of ['2.7.2'] as const) {
+/** KCL 3.x adds an index on leaseOwner with an on-demand UpdateTable that dynalite refuses: create the table with it. */
+async function createTableWith3xIndex(env: TestEnv, table: string): Promise<void> {
+  const throughput = { ReadCapacityUnits: 10, WriteCapacityUnits: 10 };
+  await env.dynamodb.send(
+    new CreateTableCommand({
+      TableName: table,
+      KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }],
+      AttributeDefinitions: [
+        { AttributeName: 'leaseKey', AttributeType: 'S' },
+        { AttributeName: 'leaseOwner', AttributeType: 'S' },
+      ],
+      ProvisionedThroughput: throughput,
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'LeaseOwnerToLeaseKeyIndex',
+          KeySchema: [{ AttributeName: 'leaseOwner', KeyType: 'HASH' }, { AttributeName: 'leaseKey', KeyType: 'RANGE' }],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+          ProvisionedThroughput: throughput,
+        },
+      ],
+    }),
+  );
+}
+
+export function describeMixedFleet(version: KclVersion): void {
   describe(`a mixed fleet with the Java KCL ${version}`, () => {
     let env: TestEnv;
     let build: JavaWorkerBuild | string | undefined;
@@ -52,6 +87,7 @@ for (const version of ['2.7.2'] as const) {
       const stream = uniqueName('mixed');
       const app = uniqueName('mixed-app');
       await createStream(env.kinesis, stream, 8);
+      if (version === '3.5.1') await createTableWith3xIndex(env, app);
       const refresher = new DynamoDBLeaseRefresher(env.dynamodb, app);
       const javaOpts = { stream, app, endpoints: env.clientConfig.endpoints, cbor: true, failoverMs: FAILOVER_MS, maxLeasesToStealAtOneTime: 4 };
       const startJava = (id: string): void => fleet.spawnJava(java, id, javaOpts);
@@ -200,11 +236,68 @@ for (const version of ['2.7.2'] as const) {
       );
       assert.ok(await refresher.getLease(children[0]!), 'children’s leases stay');
 
-      // Nothing lost, no worker crashed, no Java ERROR line.
+      // Nothing lost, no worker crashed, no Java ERROR line (ts-kcl's processors log refused checkpoints of stolen leases: expected).
       await allDelivered('at the end');
       assert.deepEqual(fleet.events.filter((e) => e.t === 'crash' || e.t === 'fatal'), []);
-      assert.deepEqual(fleet.events.filter((e) => e.t === 'log' && e.level === 'error').map((e) => `${e.w}: ${String(e.msg)}`), []);
+      assert.deepEqual(fleet.events.filter((e) => e.t === 'log' && e.java === true && e.level === 'error' && !knownJavaError(e)).map((e) => `${e.w}: ${String(e.msg)} ${JSON.stringify(e.trace ?? e)}`), []);
       t.diagnostic(`Java KCL ${version} timings (ms): ${JSON.stringify(timings)}`);
+      if (version === '3.5.1') {
+        const raw = (await env.dynamodb.send(new ScanCommand({ TableName: app, ConsistentRead: true }))).Items ?? [];
+        assert.ok(raw.some((i) => i.leaseKey?.S === 'Migration3.0'), '3.x’s migration item is still there');
+      }
+    });
+
+    // Once, with 2.x (3.x's pending checkpoint items are the same: see test/fixtures), to keep the JVM part short.
+    if (version === '2.7.2') it('a checkpoint prepared in the middle of a KPL aggregate is read across, both ways', async (t) => {
+      if (!skipOrFail(t, build)) return;
+      const java = build;
+      const stream = uniqueName('prepared');
+      const app = uniqueName('prepared-app');
+      await createStream(env.kinesis, stream, 1);
+      const putAggregate = async (tag: string): Promise<void> => {
+        const [packed] = aggregate(Array.from({ length: 10 }, (_, i) => ({ partitionKey: 'agg', data: Buffer.from(`${tag}-${i}`) })));
+        await env.kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: packed!.partitionKey, Data: packed!.data }));
+      };
+      // Java prepares at the sixth user record of an aggregate and dies; ts-kcl's processor is told.
+      await putAggregate('j');
+      const id = 'java-prep';
+      fleet.spawnJava(java, id, { stream, app, endpoints: env.clientConfig.endpoints, cbor: true, failoverMs: FAILOVER_MS, prepareOn: 'j-5' });
+      const prepared = await waitFor(() => fleet.of(id, 'prepared')[0], 'Java prepares a checkpoint', 90000, 100);
+      fleet.kill(id, 'SIGKILL');
+      await fleet.exited(id);
+      let seen: InitializationInput | undefined;
+      let preparedByTs: { sequenceNumber: string; subSequenceNumber: number } | undefined;
+      const ts = testScheduler(env, {
+        applicationName: app,
+        streamName: stream,
+        workerId: 'ts-prep',
+        lease: { failoverTimeMs: FAILOVER_MS, takerIntervalMs: 500 },
+        processorFactory: () => ({
+          initialize: (input) => void (seen = input),
+          processRecords: async ({ records, checkpointer }) => {
+            const r = records.find((x) => Buffer.from(x.data).toString() === 't-3');
+            if (r && !preparedByTs) {
+              await checkpointer.prepareCheckpoint(r);
+              preparedByTs = { sequenceNumber: r.sequenceNumber, subSequenceNumber: r.subSequenceNumber };
+            }
+          },
+          leaseLost: () => {},
+          shardEnded: ({ checkpointer }) => checkpointer.checkpoint(),
+          shutdownRequested: () => {},
+        }),
+      });
+      const running = start(ts);
+      await waitFor(() => seen, 'ts-kcl takes the dead Java worker’s lease', 30000, 100);
+      assert.deepEqual(seen!.pendingCheckpointSequenceNumber, { sequenceNumber: prepared.seq, subSequenceNumber: prepared.sub });
+      // ts-kcl prepares at the fourth user record of a new aggregate and stops without releasing; Java is told.
+      await putAggregate('t');
+      await waitFor(() => preparedByTs, 'ts-kcl prepares a checkpoint', 30000, 100);
+      await ts.shutdown();
+      await running;
+      fleet.spawnJava(java, 'java-prep-2', { stream, app, endpoints: env.clientConfig.endpoints, cbor: true, failoverMs: FAILOVER_MS });
+      const init = await waitFor(() => fleet.of('java-prep-2', 'init')[0], 'Java takes the expired lease', 90000, 100);
+      assert.deepEqual({ seq: init.pending, sub: init.pendingSub }, { seq: preparedByTs!.sequenceNumber, sub: preparedByTs!.subSequenceNumber });
+      fleet.kill('java-prep-2', 'SIGKILL');
     });
   });
 }
