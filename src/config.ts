@@ -119,6 +119,10 @@ export interface SchedulerConfig {
     shardSyncIntervalMs?: number;
     /** Java cleanupLeasesUponShardCompletion = true. */
     cleanupLeasesUponShardCompletion?: boolean;
+    /** Java leaseCleanupIntervalMillis = 60000: how often this worker looks at the ended leases it queued. */
+    leaseCleanupIntervalMs?: number;
+    /** Java completedLeaseCleanupIntervalMillis = 300000: time since start-up or the last deletion before ended leases are checked. */
+    completedLeaseCleanupIntervalMs?: number;
     /** Java billingMode = PAY_PER_REQUEST. */
     billingMode?: 'PAY_PER_REQUEST' | 'PROVISIONED';
     /** Lease table name; Java tableName defaults to the application name. */
@@ -224,6 +228,8 @@ export interface ResolvedConfig {
     maxLeasesToStealAtOneTime: number;
     shardSyncIntervalMs: number;
     cleanupLeasesUponShardCompletion: boolean;
+    leaseCleanupIntervalMs: number;
+    completedLeaseCleanupIntervalMs: number;
     billingMode: 'PAY_PER_REQUEST' | 'PROVISIONED';
     enablePriorityLeaseAssignment: boolean;
     releaseLeasesOnShutdown: boolean;
@@ -387,6 +393,8 @@ function resolveLease(c: SchedulerConfig): ResolvedConfig['lease'] {
     maxLeasesToStealAtOneTime: positiveInt('lease.maxLeasesToStealAtOneTime', l.maxLeasesToStealAtOneTime, 1),
     shardSyncIntervalMs: positiveInt('lease.shardSyncIntervalMs', l.shardSyncIntervalMs, 60000),
     cleanupLeasesUponShardCompletion: bool('lease.cleanupLeasesUponShardCompletion', l.cleanupLeasesUponShardCompletion, true),
+    leaseCleanupIntervalMs: positiveInt('lease.leaseCleanupIntervalMs', l.leaseCleanupIntervalMs, 60000),
+    completedLeaseCleanupIntervalMs: positiveInt('lease.completedLeaseCleanupIntervalMs', l.completedLeaseCleanupIntervalMs, 300000, 0),
     billingMode: oneOf('lease.billingMode', l.billingMode, ['PAY_PER_REQUEST', 'PROVISIONED'] as const, 'PAY_PER_REQUEST'),
     enablePriorityLeaseAssignment: bool('lease.enablePriorityLeaseAssignment', l.enablePriorityLeaseAssignment, true),
     releaseLeasesOnShutdown: bool('lease.releaseLeasesOnShutdown', l.releaseLeasesOnShutdown, true),

@@ -139,7 +139,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await this.addMetricsSinks(this.clients);
     const initScope = this.metrics.scope('Scheduler:Initialize');
     const refresher = new DynamoDBLeaseRefresher(this.clients.dynamodb, c.tableName, c.lease.billingMode, c.lease.dynamoDbRequestTimeoutMs);
-    const deps: StreamRuntimeDeps = { config: c, clients: this.clients, table: refresher, logger: this.logger, metrics: this.metrics, reportError: (err, key) => this.reportError(err, key) };
+    const deps: StreamRuntimeDeps = {
+      config: c,
+      clients: this.clients,
+      table: refresher,
+      logger: this.logger,
+      metrics: this.metrics,
+      reportError: (err, key) => this.reportError(err, key),
+      signal: this.abort.signal,
+      onEndedLeaseDeleted: (key) => this.coordinator?.renewer.drop(key),
+    };
     if (c.multiStream) {
       const tracker = new StreamTracker(c.multiStream.streams, this.clients.kinesis, c.initialPosition, c.retrieval.kinesisRequestTimeoutMs);
       const logger = childLogger(this.logger, { component: 'MultiStreamTracker' });
@@ -298,7 +307,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // A finished shard leaves the scheduler; its lease stays held (renewed, so no other worker re-runs
     // its end) until cleanup deletes it, which then is no lease loss to report.
     void consumer.done.then(() => {
-      if (consumer.endedShard && this.consumers.get(key)?.consumer === consumer) this.consumers.delete(key);
+      if (!consumer.endedShard) return;
+      runtime.leaseCleanup?.enqueue(runtime.shardIdOf(key));
+      if (this.consumers.get(key)?.consumer === consumer) this.consumers.delete(key);
     });
   }
 

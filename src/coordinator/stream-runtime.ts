@@ -8,6 +8,7 @@ import { ShardDetector } from '../retrieval/shard-detector.ts';
 import type { StreamIdentifier } from '../retrieval/stream-identifier.ts';
 import { StreamLeaseRefresher } from '../multistream/stream-lease-refresher.ts';
 import { ShardSyncManager } from './shard-sync-manager.ts';
+import { LeaseCleanupManager } from '../leases/lease-cleanup-manager.ts';
 import { createRecordsPublisherFactory, type RecordsPublisherFactory, type RetrievalErrorReporter } from './records-publisher-factory.ts';
 
 /**
@@ -24,6 +25,8 @@ export interface StreamRuntime {
   leases: LeaseRefresher;
   shardSync: ShardSyncManager;
   createPublisher: RecordsPublisherFactory;
+  /** Deletes the leases this worker's consumers ended in this stream, whoever leads (off without cleanupLeasesUponShardCompletion). */
+  leaseCleanup: LeaseCleanupManager | undefined;
   logger: Logger;
   metrics: Metrics;
   leaseKeyOf(shardId: string): string;
@@ -39,6 +42,10 @@ export interface StreamRuntimeDeps {
   logger: Logger;
   metrics: Metrics;
   reportError: RetrievalErrorReporter;
+  /** The worker's: ends the stream's background loops. */
+  signal: AbortSignal;
+  /** A lease this worker ended was deleted: stop renewing it. */
+  onEndedLeaseDeleted(leaseKey: string): void;
 }
 
 export interface StreamTarget {
@@ -60,6 +67,19 @@ export function createStreamRuntime(deps: StreamRuntimeDeps, target: StreamTarge
   const leaseKeyOf = (shardId: string): string => view?.leaseKeyOf(shardId) ?? shardId;
   // Errors carry the lease key: in multi-stream mode it names the stream as well as the shard.
   const reportError: RetrievalErrorReporter = (err, shardId) => deps.reportError(err, leaseKeyOf(shardId));
+  const leaseCleanup = c.lease.cleanupLeasesUponShardCompletion
+    ? new LeaseCleanupManager(
+        leases,
+        {
+          workerId: c.workerId,
+          leaseCleanupIntervalMs: c.lease.leaseCleanupIntervalMs,
+          completedLeaseCleanupIntervalMs: c.lease.completedLeaseCleanupIntervalMs,
+          onDeleted: (shardId) => deps.onEndedLeaseDeleted(leaseKeyOf(shardId)),
+        },
+        childLogger(logger, { component: 'LeaseCleanup' }),
+      )
+    : undefined;
+  leaseCleanup?.start(deps.signal);
   return {
     identifier: target.identifier,
     streamName,
@@ -67,6 +87,7 @@ export function createStreamRuntime(deps: StreamRuntimeDeps, target: StreamTarge
     leases,
     shardSync: new ShardSyncManager(detector, leases, position, c.lease.cleanupLeasesUponShardCompletion, childLogger(logger, { component: 'ShardSync' }), metrics),
     createPublisher: createRecordsPublisherFactory(c, { stream: target.stream, initialPosition: target.initialPosition }, clients, logger, metrics, reportError),
+    leaseCleanup,
     logger,
     metrics,
     leaseKeyOf,

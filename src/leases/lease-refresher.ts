@@ -27,6 +27,8 @@ export interface LeaseRefresher {
   /** Writes child shard ids without touching the counter, when the lease exists. */
   updateLeaseChildShardIds(leaseKey: string, childShardIds: string[], options?: CallOptions): Promise<boolean>;
   deleteLease(leaseKey: string, options?: CallOptions): Promise<void>;
+  /** Deletes an ended lease only while `owner` holds it and its checkpoint is SHARD_END; true once it is gone. */
+  deleteEndedLease(leaseKey: string, owner: string, options?: CallOptions): Promise<boolean>;
   /** Whether any lease has no owner: a cheap probe (count only) so released leases are noticed quickly. */
   hasUnownedLeases(options?: CallOptions): Promise<boolean>;
 }

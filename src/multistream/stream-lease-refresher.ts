@@ -79,6 +79,10 @@ export class StreamLeaseRefresher implements LeaseRefresher {
     return this.table.deleteLease(this.leaseKeyOf(shardId), options);
   }
 
+  deleteEndedLease(shardId: string, owner: string, options?: CallOptions): Promise<boolean> {
+    return this.table.deleteEndedLease(this.leaseKeyOf(shardId), owner, options);
+  }
+
   hasUnownedLeases(options?: CallOptions): Promise<boolean> {
     return this.table.hasUnownedLeases(options);
   }

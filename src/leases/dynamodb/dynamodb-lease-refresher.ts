@@ -188,6 +188,18 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     }
   }
 
+  async deleteEndedLease(leaseKey: string, owner: string, options?: CallOptions): Promise<boolean> {
+    const input = {
+      TableName: this.tableName,
+      Key: this.key(leaseKey),
+      ConditionExpression: '#o = :o AND #c = :end',
+      ExpressionAttributeNames: { '#o': LeaseAttribute.leaseOwner, '#c': LeaseAttribute.checkpoint },
+      ExpressionAttributeValues: { ':o': S(owner), ':end': S('SHARD_END') },
+    };
+    // Gone is what this delete makes, whoever deleted it: a lost answer read back as absent is a success.
+    return this.conditionalWrite(leaseKey, 'DeleteLease', options, (o) => this.client.send(new DeleteItemCommand(input), o), (now) => now === undefined);
+  }
+
   async hasUnownedLeases(options?: CallOptions): Promise<boolean> {
     let start: Item | undefined;
     do {
