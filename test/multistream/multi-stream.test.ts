@@ -45,7 +45,7 @@ describe('multi-stream mode (kinesalite + dynalite)', () => {
     const expected = names.flatMap((n) => makeRecords(30, n).map((r) => `${n}/${r.data}`));
     await waitFor(() => expected.every((e) => rec.seen.includes(e)), 'every record of the three streams', 60000);
     await waitFor(() => a.heldShardIds().length + b.heldShardIds().length === 9 && Math.abs(a.heldShardIds().length - b.heldShardIds().length) <= 1, 'the 9 leases balanced 5/4');
-    assert.equal(new Set(rec.seen).size, rec.seen.length, 'no record delivered twice');
+    // At least once: a lease stolen while balancing redelivers what its first owner had not checkpointed.
 
     const items = await scanLeases(env, app);
     assert.equal(items.length, 9);
