@@ -9,6 +9,7 @@ import { startEnv, uniqueName, createStream, putRecords, makeRecords, waitFor, c
 import { Recorder, recordingFactory } from '../support/recording-processor.ts';
 import { testScheduler, start } from '../support/scheduler.ts';
 import type { MetricDatum, MetricsSink, SchedulerConfig } from '../../src/index.ts';
+import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
 
 /** Keeps what the library publishes, both as flushed StatisticSets and as raw observations. */
 class RecordingSink implements MetricsSink {
@@ -40,10 +41,16 @@ describe('metrics: Java KCL names, dimensions and levels', () => {
     await createStream(env.kinesis, stream, 2);
     const put = await putRecords(env.kinesis, stream, makeRecords(40, 'm'));
     const recorder = new Recorder();
-    const scheduler = testScheduler(env, { applicationName: uniqueName('app'), streamName: stream, workerId: 'metrics-worker', metrics, processorFactory: recordingFactory(recorder), ...extra });
+    const app = uniqueName('app');
+    const scheduler = testScheduler(env, { applicationName: app, streamName: stream, workerId: 'metrics-worker', metrics, processorFactory: recordingFactory(recorder), ...extra });
     const running = start(scheduler);
     await waitFor(() => recorder.deliveries.length >= 40, 'all records');
-    await new Promise((r) => setTimeout(r, 1200)); // let a renewal round and a taker round happen
+    // A renewal round over both leases (taker rounds, every 500 ms, took them already): each counter moves
+    // twice more, so a checkpoint still in flight cannot pass for a renewal. Waited for, not slept: the
+    // renewal thread starts in about 2 s under tsx on Node 22.
+    const refresher = new DynamoDBLeaseRefresher(env.dynamodb, app);
+    const counters = new Map((await refresher.listLeases()).map((l) => [l.leaseKey, l.leaseCounter]));
+    await waitFor(async () => (await refresher.listLeases()).every((l) => l.leaseCounter >= (counters.get(l.leaseKey) ?? Infinity) + 2), 'a renewal round over both leases');
     await scheduler.startGracefulShutdown(); // flushes the metrics buffer
     await running;
     return { put };
