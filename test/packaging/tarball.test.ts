@@ -141,10 +141,13 @@ describe('the packed tarball in fresh apps', () => {
     const key = await cacheKey();
     const dir = join(CACHE, key);
     for (const old of existsSync(CACHE) ? await readdir(CACHE) : []) if (old !== key) await rm(join(CACHE, old), { recursive: true, force: true });
+    const t0 = Date.now();
     const packed = await pack(dir);
+    const t1 = Date.now();
     files = packed.files;
     apps = join(dir, 'apps');
     await install(apps, packed.tarball);
+    console.log(`pack ${t1 - t0} ms, install ${Date.now() - t1} ms`);
     env = await started;
     await createStream(env.kinesis, 'my-stream', 1);
   });
