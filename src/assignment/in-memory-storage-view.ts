@@ -1,6 +1,6 @@
 import type { WorkerMetricStats } from '../workermetrics/worker-metric-stats.ts';
 import { isAnyWorkerMetricFailing, isUsingDefaultWorkerMetric } from '../workermetrics/worker-metric-stats.ts';
-import { javaAverage } from './java-collections.ts';
+import { javaAverage } from '../common/java-collections.ts';
 import { WorkerLoad } from './worker-load.ts';
 
 /** A lease as the 3.x leader sees it in one lease-table scan. */

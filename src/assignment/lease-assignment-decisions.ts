@@ -1,7 +1,7 @@
 import type { WorkerMetricStats } from '../workermetrics/worker-metric-stats.ts';
 import { isValidWorkerMetric, isWorkerMetricStatsExpired } from '../workermetrics/worker-metric-stats.ts';
 import { blockedOnPendingCheckpoint, InMemoryStorageView, isEligibleForGracefulShutdown, shutdownRequested, type AssignmentLease, type LeaseInRun } from './in-memory-storage-view.ts';
-import type { ShuffleRandom } from './java-collections.ts';
+import type { ShuffleRandom } from '../common/java-collections.ts';
 import { LeaseCountBasedLeaseAssignmentDecider } from './lease-count-based-lease-assignment-decider.ts';
 import { VarianceBasedLeaseAssignmentDecider, type LeaseAssignmentDecider } from './variance-based-lease-assignment-decider.ts';
 

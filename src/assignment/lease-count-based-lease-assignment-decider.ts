@@ -1,5 +1,5 @@
 import { blockedOnPendingCheckpoint, type InMemoryStorageView, type LeaseInRun } from './in-memory-storage-view.ts';
-import { javaHashMapOrder } from './java-collections.ts';
+import { javaHashMapOrder } from '../common/java-collections.ts';
 import type { LeaseAssignmentDecider } from './variance-based-lease-assignment-decider.ts';
 
 /**

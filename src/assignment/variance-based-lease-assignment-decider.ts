@@ -1,6 +1,6 @@
 import type { InMemoryStorageView, LeaseInRun } from './in-memory-storage-view.ts';
 import { shutdownRequested } from './in-memory-storage-view.ts';
-import { JavaPriorityQueue, javaAverage, javaDoubleCompare, javaHashMapOrder, javaShuffleInPlace, type ShuffleRandom } from './java-collections.ts';
+import { JavaPriorityQueue, javaAverage, javaDoubleCompare, javaHashMapOrder, javaShuffleInPlace, type ShuffleRandom } from '../common/java-collections.ts';
 import type { WorkerLoad } from './worker-load.ts';
 
 export interface VarianceBalancingConfig {

@@ -9,7 +9,7 @@ import {
   type LeaseAssignmentConfig,
   type LeaseAssignmentInput,
 } from '../../src/assignment/lease-assignment-decisions.ts';
-import { javaAverage, javaHashMapOrder, JavaPriorityQueue } from '../../src/assignment/java-collections.ts';
+import { javaAverage, javaHashMapOrder, JavaPriorityQueue } from '../../src/common/java-collections.ts';
 import type { WorkerMetricStats } from '../../src/workermetrics/worker-metric-stats.ts';
 
 /*
