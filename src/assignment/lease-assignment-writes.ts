@@ -3,6 +3,7 @@ import { withDeadline } from '../common/deadline.ts';
 import { isConditionalCheckFailed, toKclError } from '../leases/dynamodb/dynamodb-errors.ts';
 import { LeaseAttribute, N, S, UpdateBuilder, type Item } from '../leases/dynamodb/lease-serializer.ts';
 import type { AssignmentLease } from './in-memory-storage-view.ts';
+import { recordAssignmentWrite, type AssignmentMemory, type LeaseAssignmentConfig, type LeaseAssignmentDecisions } from './lease-assignment-decisions.ts';
 
 /** Where the 3.x leader writes: the lease table, with a deadline and the worker's abort signal per call. */
 export interface LeaseAssignmentTable {
@@ -84,4 +85,40 @@ export function initiateGracefulLeaseHandoff(table: LeaseAssignmentTable, lease:
     .set(LeaseAttribute.leaseOwner, S(newOwner))
     .set(LeaseAttribute.checkpointOwner, S(oldOwner));
   return write(table, 'InitiateGracefulLeaseHandoff', lease.leaseKey, b);
+}
+
+/** What applying one run's decisions did. */
+export interface AppliedLeaseAssignments {
+  /** The decisions' memory, updated for every write that landed (Java updates its Lease objects). */
+  memory: AssignmentMemory;
+  written: WrittenLeaseOwnership[];
+  /** Refused by their condition (the lease moved since the scan): FailedAssignmentCount. */
+  failed: string[];
+  /** Calls that threw (deadline, throttling, ...): Java fails the whole run on these. */
+  errors: unknown[];
+}
+
+/**
+ * LeaseAssignmentManager.parallelyAssignLeases: every decision written at once, a graceful handoff
+ * or a plain assignment as decided. All writes are attempted even when some throw.
+ */
+export async function applyLeaseAssignments(
+  table: LeaseAssignmentTable,
+  decisions: Pick<LeaseAssignmentDecisions, 'assignments' | 'memory'>,
+  config: Pick<LeaseAssignmentConfig, 'gracefulLeaseHandoffTimeoutMillis' | 'leaseDurationMillis'>,
+  nowNanos: () => number,
+): Promise<AppliedLeaseAssignments> {
+  const results = await Promise.allSettled(
+    decisions.assignments.map(async (a) => ({ a, written: a.mode === 'gracefulHandoff' ? await initiateGracefulLeaseHandoff(table, a.lease, a.newOwner) : await assignLease(table, a.lease, a.newOwner) })),
+  );
+  const applied: AppliedLeaseAssignments = { memory: decisions.memory, written: [], failed: [], errors: [] };
+  for (const r of results) {
+    if (r.status === 'rejected') applied.errors.push(r.reason);
+    else if (r.value.written === undefined) applied.failed.push(r.value.a.lease.leaseKey);
+    else {
+      applied.written.push(r.value.written);
+      applied.memory = recordAssignmentWrite(applied.memory, r.value.written, r.value.a.mode, config, nowNanos());
+    }
+  }
+  return applied;
 }

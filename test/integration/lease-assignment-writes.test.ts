@@ -1,10 +1,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { startDynalite, type LocalServer } from '../../src/local/local-servers.ts';
 import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
 import { toItem } from '../../src/leases/dynamodb/lease-serializer.ts';
-import { assignLease, initiateGracefulLeaseHandoff, type LeaseAssignmentTable } from '../../src/assignment/lease-assignment-writes.ts';
+import { applyLeaseAssignments, assignLease, initiateGracefulLeaseHandoff, type LeaseAssignmentTable } from '../../src/assignment/lease-assignment-writes.ts';
+import { loadLeaseAssignmentData } from '../../src/assignment/lease-assignment-data.ts';
+import { decideLeaseAssignments, DEFAULT_LEASE_ASSIGNMENT_CONFIG, initialAssignmentMemory } from '../../src/assignment/lease-assignment-decisions.ts';
+import { updateWorkerMetricStats, type WorkerMetricStatsTable } from '../../src/workermetrics/worker-metric-stats-dao.ts';
 import { testLease } from '../support/leases.ts';
 import { credentials, region, uniqueName } from '../support/env.ts';
 
@@ -80,5 +83,52 @@ describe('3.x lease assignment writes (dynalite)', () => {
     // A handoff pending with another checkpoint owner than scanned is refused.
     await put('s-5', 'w2', 'w9');
     assert.equal(await assignLease(table, { leaseKey: 's-5', leaseOwner: 'w2', checkpointOwner: 'w1', leaseCounter: 1 }, 'w3'), undefined);
+  });
+
+  it('one leader run end to end: scan leases and worker metrics, decide, write the handoff', async () => {
+    const tableName = uniqueName('lam');
+    const refresher = new DynamoDBLeaseRefresher(client, tableName);
+    await refresher.createLeaseTableIfNotExists();
+    await refresher.waitUntilLeaseTableExists(10000);
+    const leaseTable: LeaseAssignmentTable = { client, tableName, requestTimeoutMs: 10000 };
+    const legacyName = uniqueName('lam-WorkerMetricStats');
+    await client.send(new CreateTableCommand({ TableName: legacyName, AttributeDefinitions: [{ AttributeName: 'wid', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'wid', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }));
+    const legacy: WorkerMetricStatsTable = { client, tableName: legacyName, form: 'workerMetricsTable', requestTimeoutMs: 10000 };
+    const inLeaseTable: WorkerMetricStatsTable = { client, tableName, form: 'leaseTable', requestTimeoutMs: 10000 };
+    // The figures of the unit case "moves the dampened excess of the hottest worker": w1 (CPU 80) holds a 10,
+    // b 20, c 30 KBps; w2 (40) holds d 20; w3 (30) holds e 20 -> a goes to w3 by graceful handoff.
+    for (const [key, owner, kbps] of [['a', 'w1', 10], ['b', 'w1', 20], ['c', 'w1', 30], ['d', 'w2', 20], ['e', 'w3', 20]] as const) {
+      const item = toItem(testLease(key, owner));
+      item.throughputKBps = { N: String(kbps) };
+      await client.send(new PutItemCommand({ TableName: tableName, Item: item }));
+    }
+    // Items that share the 3.5 lease table and are not leases.
+    await client.send(new PutItemCommand({ TableName: tableName, Item: { leaseKey: { S: 'Leader' }, entityType: { S: 'LEADER' }, ownerName: { S: 'w1' } } }));
+    const lut = Math.floor(Date.now() / 1000);
+    const stats = (workerId: string, cpu: number) => ({ workerId, lastUpdateTime: lut, metricStats: { C: [cpu] }, operatingRange: { C: [100] } });
+    await updateWorkerMetricStats(legacy, stats('w1', 80));
+    await updateWorkerMetricStats(legacy, stats('w2', 40));
+    await updateWorkerMetricStats(inLeaseTable, stats('w3', 30)); // a worker already on the single table
+
+    const data = await loadLeaseAssignmentData(leaseTable, legacy);
+    assert.deepEqual(data.leases.map((l) => `${l.leaseKey}:${l.leaseOwner}:${l.throughputKBps}`).sort(), ['a:w1:10', 'b:w1:20', 'c:w1:30', 'd:w2:20', 'e:w3:20']);
+    assert.deepEqual(data.workerMetrics.map((w) => w.workerId).sort(), ['w1', 'w2', 'w3']);
+    // Scan order is the table's: sort leases so the (unshuffled) pick is the unit case's.
+    data.leases.sort((x, y) => x.leaseKey.localeCompare(y.leaseKey));
+    const now = () => performance.now() * 1e6;
+    const config = DEFAULT_LEASE_ASSIGNMENT_CONFIG;
+    const decisions = decideLeaseAssignments({ ...data, config, memory: initialAssignmentMemory(), nowNanos: now(), nowEpochMillis: Date.now(), random: { nextInt: (n: number) => n - 1 } });
+    assert.deepEqual(decisions.assignments.map((a) => `${a.lease.leaseKey}->${a.newOwner}:${a.mode}`), ['a->w3:gracefulHandoff']);
+    const applied = await applyLeaseAssignments(leaseTable, decisions, config, now);
+    assert.deepEqual([applied.failed, applied.errors], [[], []]);
+    const a = (await client.send(new GetItemCommand({ TableName: tableName, Key: { leaseKey: { S: 'a' } }, ConsistentRead: true }))).Item;
+    assert.deepEqual([a?.leaseOwner?.S, a?.checkpointOwner?.S, a?.leaseCounter?.N], ['w3', 'w1', '1']);
+    // The leader remembers the pending handoff and its timeout (now + 30 s handoff + 10 s lease duration).
+    const remembered = applied.memory.leases.get('a');
+    assert.equal(remembered?.checkpointOwner, 'w1');
+    assert.ok((remembered?.checkpointOwnerTimeoutTimestampMillis ?? 0) > performance.now() + 39_000);
+    // Writing the same decisions again is refused by the handoff's condition (a handoff is pending).
+    const again = await applyLeaseAssignments(leaseTable, decisions, config, now);
+    assert.deepEqual(again.failed, ['a']);
   });
 });
