@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { withDeadline } from '../common/deadline.ts';
 import { errorFields, stderrLogger, type Logger } from '../common/logger.ts';
+import { Mutex } from '../common/mutex.ts';
 import { IS_RELEASED_VALUE, isLockExpired, LOCK_ATTRIBUTES as A, type LockItem } from './lock-item.ts';
 
 export interface DynamoDBLockClientOptions {
@@ -13,6 +14,8 @@ export interface DynamoDBLockClientOptions {
   leaseDurationMillis: number;
   heartbeatPeriodMillis: number;
   requestTimeoutMillis?: number;
+  /** The worker's abort signal: aborts calls in flight and stops the heartbeats. */
+  signal?: AbortSignal;
   /** Monotonic milliseconds (the lock client's LockClientUtils.millisecondTime). */
   clock?: () => number;
   newRecordVersionNumber?: () => string;
@@ -39,6 +42,8 @@ const isConditionalFailure = (err: unknown): boolean => err instanceof Condition
 export class DynamoDBLockClient {
   private readonly locks = new Map<string, LockItem>();
   private readonly notMyLocks = new Map<string, LockObservation>();
+  /** Java's synchronized (lockItem): a heartbeat and a release of one lock never interleave. */
+  private readonly lockMutexes = new WeakMap<LockItem, Mutex>();
   private readonly clock: () => number;
   private readonly newRvn: () => string;
   private readonly logger: Logger;
@@ -53,6 +58,13 @@ export class DynamoDBLockClient {
     this.newRvn = options.newRecordVersionNumber ?? randomUUID;
     this.logger = options.logger ?? stderrLogger();
     this.timeout = options.requestTimeoutMillis ?? 60000;
+    const { signal } = options;
+    if (signal?.aborted) this.stopping.abort(signal.reason);
+    else signal?.addEventListener('abort', () => {
+      this.heartbeatsOn = false;
+      clearTimeout(this.heartbeatTimer);
+      this.stopping.abort(signal.reason);
+    }, { once: true });
   }
 
   get ownerName(): string {
@@ -154,12 +166,24 @@ export class DynamoDBLockClient {
     return false;
   }
 
+  private exclusive<T>(lock: LockItem, section: () => Promise<T>): Promise<T> {
+    let mutex = this.lockMutexes.get(lock);
+    if (mutex === undefined) this.lockMutexes.set(lock, (mutex = new Mutex()));
+    return mutex.run(section);
+  }
+
   /** Renews a held lock: new version and lease duration, conditional on owner and the version we hold. Throws LockNotGrantedError when it is no longer ours. */
-  async sendHeartbeat(lock: LockItem): Promise<void> {
+  sendHeartbeat(lock: LockItem): Promise<void> {
     if (isLockExpired(lock, this.clock()) || lock.ownerName !== this.options.ownerName) {
       this.locks.delete(lock.partitionKey);
-      throw new LockNotGrantedError('Cannot send heartbeat because lock is not granted');
+      return Promise.reject(new LockNotGrantedError('Cannot send heartbeat because lock is not granted'));
     }
+    return this.exclusive(lock, () => this.heartbeat(lock));
+  }
+
+  private async heartbeat(lock: LockItem): Promise<void> {
+    // Released while this heartbeat waited for the release to finish: nothing to renew.
+    if (this.locks.get(lock.partitionKey) !== lock) throw new LockNotGrantedError('Cannot send heartbeat because lock was released');
     const rvn = this.newRvn();
     const { client, tableName } = this.options;
     const sentAt = this.clock();
@@ -189,6 +213,10 @@ export class DynamoDBLockClient {
   /** Gives a held lock up: DeleteItem (or marks it released), conditional on owner and version. False if it was no longer ours. */
   async releaseLock(lock: LockItem): Promise<boolean> {
     if (lock.ownerName !== this.options.ownerName) return false;
+    return this.exclusive(lock, () => this.release(lock));
+  }
+
+  private async release(lock: LockItem): Promise<boolean> {
     this.locks.delete(lock.partitionKey);
     const names = { '#pk': this.options.partitionKeyName, '#on': A.ownerName, '#rvn': A.recordVersionNumber };
     const values: Record<string, AttributeValue> = { ':rvn': { S: lock.recordVersionNumber }, ':on': { S: lock.ownerName } };
