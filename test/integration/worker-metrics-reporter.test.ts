@@ -47,6 +47,9 @@ describe('WorkerMetricStats reporter (dynalite)', () => {
     const [stats] = await listWorkerMetricStats(table);
     assert.equal(stats?.workerId, 'worker-1');
     assert.equal(stats?.metricStats?.C?.length, 3);
-    assert.ok(stats.metricStats.C.every((v) => v >= 10 && v <= 99), `${stats.metricStats.C.join(',')}`);
+    // Each value is the mean of the samples of its period; a period without a capture (timers starved on a
+    // loaded machine, or reports catching up at a fixed rate as Java's do) reports -1.
+    const values = stats.metricStats.C;
+    assert.ok(values.every((v) => v === -1 || (v >= 10 && v <= 99)) && values.some((v) => v !== -1), values.join(','));
   });
 });
