@@ -15,7 +15,7 @@ export const LOCAL: CommandSpec = {
     'dynamodb-port': { kind: 'port', help: 'the DynamoDB endpoint; 0 = any free port', default: '4568' },
     'kinesis-plain-port': { kind: 'port', help: "kinesis-local's plain-HTTP endpoint (unary calls only); 0 = any free port", default: '4569' },
     'env-file': { kind: 'string', value: 'FILE', help: 'where to write the endpoints as KEY=value lines', default: '.ts-kcl-local.env' },
-    'cert-dir': { kind: 'string', value: 'DIR', help: "where to keep kinesis-local's TLS certificate for 127.0.0.1 (made once with openssl)", default: '.ts-kcl-local' },
+    'cert-dir': { kind: 'string', value: 'DIR', help: "where to keep kinesis-local's TLS certificate for 127.0.0.1 (made once, reused while valid)", default: '.ts-kcl-local' },
     timeout: { kind: 'duration', help: 'stop this long after the servers are up (default: run until Ctrl-C or SIGTERM)' },
   },
   notes: [
@@ -69,11 +69,8 @@ async function start(flags: Flags, kind: 'kinesis-local' | 'kinesalite'): Promis
   }
   const plainPort = await pick('Kinesis plain HTTP', 'kinesis-plain-port', 4569);
   const cert = ensureLocalCertificate(resolve(flags.string('cert-dir')!));
-  if (!cert) notes.push('No `openssl` command: kinesis-local keeps its own certificate, which no client trusts, so the config uses plain HTTP and fan-out will not work. Install openssl and restart for fan-out.');
-  const servers = await startLocalServers({ kinesis: kind, kinesisPort: plainPort, kinesisTlsPort: kinesisPort, dynamodbPort, ...(cert ? { certPath: cert.serverJsonPath } : {}) });
-  const env: LocalEnvironment = cert
-    ? { kinesisEndpoint: servers.kinesis.http2Endpoint!, dynamodbEndpoint: servers.dynamodb.endpoint, caCertPath: cert.certPath }
-    : { kinesisEndpoint: servers.kinesis.endpoint, dynamodbEndpoint: servers.dynamodb.endpoint };
+  const servers = await startLocalServers({ kinesis: kind, kinesisPort: plainPort, kinesisTlsPort: kinesisPort, dynamodbPort, certPath: cert.serverJsonPath });
+  const env: LocalEnvironment = { kinesisEndpoint: servers.kinesis.http2Endpoint!, dynamodbEndpoint: servers.dynamodb.endpoint, caCertPath: cert.certPath };
   return { servers, env, notes };
 }
 

@@ -69,14 +69,14 @@ async function importModule(path: string, file: string): Promise<Record<string, 
   const url = pathToFileURL(file).href;
   try {
     if (/\.[cm]?ts$/.test(file) && !typeScriptLoads()) return withEsmDefault(await importWithAppTsx(path, file, url));
-    return (await import(url)) as Record<string, unknown>;
+    return withEsmDefault((await import(url)) as Record<string, unknown>);
   } catch (err) {
     if (err instanceof SyntaxError) throw new ProcessorModuleError(syntaxErrorLine(path, file, err), { cause: err });
     throw err;
   }
 }
 
-/** A TypeScript module compiled as CommonJS (no "type": "module") has its default export one level down. */
+/** A module compiled to CommonJS (`exports.default = ...`, or TypeScript without "type": "module") has its default export one level down. */
 function withEsmDefault(mod: Record<string, unknown>): Record<string, unknown> {
   const inner = mod.default as { default?: unknown } | undefined;
   return typeof mod.default === 'object' && mod.default !== null && typeof inner?.default === 'function' ? inner : mod;
