@@ -3,7 +3,7 @@
 // deletes nothing it did not end itself.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEnv, uniqueName, createStream, putRecords, waitFor, splitShard, makeRecords, type TestEnv } from '../support/env.ts';
+import { startEnv, uniqueName, createStream, putRecords, waitFor, splitShard, makeRecords, listShards, type TestEnv } from '../support/env.ts';
 import { Recorder, recordingFactory } from '../support/recording-processor.ts';
 import { testScheduler, start } from '../support/scheduler.ts';
 import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
@@ -52,7 +52,13 @@ describe('ended-lease cleanup by the worker that ended the shard', () => {
       const ended = leases.find((l) => l.leaseOwner === nonLeader)!.leaseKey;
 
       const children = await splitShard(env.kinesis, stream, ended);
-      const produced = await putRecords(env.kinesis, stream, makeRecords(40, 'after-split'));
+      // Every child gets records (by explicit hash key): a child that never starts keeps its parent's lease, as in Java.
+      const shards = await listShards(env.kinesis, stream);
+      const produced = await putRecords(
+        env.kinesis,
+        stream,
+        children.flatMap((c) => makeRecords(10, `after-split-${c}`).map((r) => ({ ...r, explicitHashKey: shards.find((x) => x.ShardId === c)!.HashKeyRange!.StartingHashKey! }))),
+      );
       await waitFor(() => recorder.methods(ended).includes('shardEnded'), 'the non-leader ends its shard');
       await waitFor(() => produced.every((p) => recorder.dataSet().has(p.data)), 'the children’s records');
       await waitFor(async () => (await refresher.getLease(ended)) === undefined, 'the ended lease deleted by the worker that ended it', 20000);

@@ -4,7 +4,7 @@
 // skip with the reason, except in CI (CI or TS_KCL_REQUIRE_JAVA set), where that fails.
 import { describe, it, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEnv, uniqueName, createStream, putRecords, waitFor, splitShard, makeRecords, type TestEnv, type PutResult } from '../support/env.ts';
+import { startEnv, uniqueName, createStream, putRecords, waitFor, splitShard, makeRecords, listShards, type TestEnv, type PutResult } from '../support/env.ts';
 import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
 import { isLeader } from '../../src/leases/leader-decider.ts';
@@ -221,14 +221,21 @@ export function describeMixedFleet(version: KclVersion): void {
       const tsParent = (await leasesOf('ts-3'))[0]!.leaseKey;
       mark = fleet.events.length;
       const children = [...(await splitShard(env.kinesis, stream, javaParent)), ...(await splitShard(env.kinesis, stream, tsParent))];
-      const afterSplit = await produce(96);
+      // Records for every child by explicit hash key: a child without records never starts, and its parent stays (as in Java).
+      const shards = await listShards(env.kinesis, stream);
+      const perChild = children.flatMap((c, i) =>
+        Array.from({ length: 6 }, (_, j) => ({ partitionKey: `child-${i}-${j}`, data: `split-${c}-${j}`, explicitHashKey: shards.find((x) => x.ShardId === c)!.HashKeyRange!.StartingHashKey! })),
+      );
+      const afterSplit = await putRecords(env.kinesis, stream, perChild);
+      produced.push(...afterSplit);
+      await produce(48);
       await timed('split', () => allDelivered('after the splits'));
       for (const c of children) {
         const parentEnd = fleet.events.findIndex((e, i) => i >= mark && e.t === 'shardEnded' && (e.shardId === javaParent || e.shardId === tsParent));
         const childStart = fleet.events.findIndex((e, i) => i >= mark && e.t === 'init' && e.shardId === c);
         assert.ok(parentEnd >= 0 && childStart > parentEnd, `${c} starts after a parent ended`);
       }
-      assert.ok(afterSplit.some((p) => children.includes(p.shardId)), 'the children got records');
+      assert.ok(children.every((c) => afterSplit.some((p) => p.shardId === c)), 'every child got records');
       const readers = new Set(fleet.events.slice(mark).filter((e) => e.t === 'rec' && children.includes(e.shardId!)).map((e) => e.w));
       t.diagnostic(`children read by ${[...readers].join(', ')}`);
       await timed('ts cleanup under java leader', () =>
