@@ -21,6 +21,8 @@ export interface JavaWorkerOptions {
   prepareOn?: string;
   /** KCL 3.x only: '3x' runs its own mode; the default is its 2.x-compatible mode. */
   mode?: '3x';
+  /** Multi-stream mode: the serialized StreamIdentifiers (`account:stream:creationEpoch`) to track. */
+  streamIds?: string[];
 }
 
 export class Fleet {
@@ -46,6 +48,7 @@ export class Fleet {
       `maxLeasesToStealAtOneTime=${o.maxLeasesToStealAtOneTime ?? 1}`,
       ...(o.prepareOn ? [`prepareOn=${o.prepareOn}`] : []),
       ...(o.mode ? [`mode=${o.mode}`] : []),
+      ...(o.streamIds ? [`streamIds=${o.streamIds.join(',')}`] : []),
     ];
     this.track(workerId, spawn('java', [...props, '-cp', build.classpath, 'tskcl.interop.JavaWorker', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), true);
   }

@@ -20,6 +20,10 @@ import software.amazon.awssdk.services.kinesis.KinesisAsyncClient;
 import software.amazon.kinesis.common.ConfigsBuilder;
 import software.amazon.kinesis.common.InitialPositionInStream;
 import software.amazon.kinesis.common.InitialPositionInStreamExtended;
+import software.amazon.kinesis.common.StreamConfig;
+import software.amazon.kinesis.common.StreamIdentifier;
+import software.amazon.kinesis.processor.FormerStreamsLeasesDeletionStrategy;
+import software.amazon.kinesis.processor.MultiStreamTracker;
 import software.amazon.kinesis.coordinator.CoordinatorConfig;
 import software.amazon.kinesis.coordinator.Scheduler;
 import software.amazon.kinesis.lifecycle.events.InitializationInput;
@@ -33,6 +37,7 @@ import software.amazon.kinesis.processor.RecordProcessorCheckpointer;
 import software.amazon.kinesis.processor.ShardRecordProcessor;
 import software.amazon.kinesis.retrieval.KinesisClientRecord;
 import software.amazon.kinesis.retrieval.kpl.ExtendedSequenceNumber;
+import software.amazon.kinesis.retrieval.RetrievalConfig;
 import software.amazon.kinesis.retrieval.polling.PollingConfig;
 
 /**
@@ -73,7 +78,11 @@ public final class JavaWorker {
                 .endpointOverride(URI.create("http://127.0.0.1:9")) // never called: metrics are off
                 .build();
 
-        ConfigsBuilder cb = new ConfigsBuilder(stream, app, kinesis, dynamo, cloudWatch, workerId, () -> new Processor(prepareOn));
+        // streamIds=<account:stream:epoch>,...: multi-stream mode (a MultiStreamTracker) instead of one stream.
+        String streamIds = a.get("streamIds");
+        ConfigsBuilder cb = streamIds == null
+                ? new ConfigsBuilder(stream, app, kinesis, dynamo, cloudWatch, workerId, () -> new Processor(prepareOn))
+                : new ConfigsBuilder(multiStreamTracker(streamIds.split(",")), app, kinesis, dynamo, cloudWatch, workerId, () -> new Processor(prepareOn));
         CoordinatorConfig coordinator = cb.coordinatorConfig()
                 .parentShardPollIntervalMillis(200)
                 .shardConsumerDispatchPollIntervalMillis(200)
@@ -89,9 +98,8 @@ public final class JavaWorker {
                 cb.lifecycleConfig().taskBackoffTimeMillis(100),
                 cb.metricsConfig().metricsLevel(MetricsLevel.NONE).metricsFactory(new NullMetricsFactory()),
                 cb.processorConfig(),
-                cb.retrievalConfig()
-                        .initialPositionInStreamExtended(InitialPositionInStreamExtended.newInitialPosition(InitialPositionInStream.TRIM_HORIZON))
-                        .retrievalSpecificConfig(new PollingConfig(stream, kinesis).idleTimeBetweenReadsInMillis(200)));
+                retrieval(cb, streamIds == null)
+                        .retrievalSpecificConfig((streamIds == null ? new PollingConfig(stream, kinesis) : new PollingConfig(kinesis)).idleTimeBetweenReadsInMillis(200)));
 
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             boolean ok;
@@ -106,6 +114,32 @@ public final class JavaWorker {
         emit("started", "kcl", kclVersion());
         scheduler.run();
         emit("exit");
+    }
+
+    /** Single-stream: TRIM_HORIZON here; multi-stream: each StreamConfig has its own (Java refuses both). */
+    private static RetrievalConfig retrieval(ConfigsBuilder cb, boolean singleStream) {
+        RetrievalConfig retrieval = cb.retrievalConfig();
+        return singleStream ? retrieval.initialPositionInStreamExtended(InitialPositionInStreamExtended.newInitialPosition(InitialPositionInStream.TRIM_HORIZON)) : retrieval;
+    }
+
+    /** The given streams from TRIM_HORIZON; leases of streams no longer listed are kept. */
+    private static MultiStreamTracker multiStreamTracker(String[] ids) {
+        List<StreamConfig> configs = new ArrayList<>();
+        for (String id : ids) {
+            configs.add(new StreamConfig(StreamIdentifier.multiStreamInstance(id),
+                    InitialPositionInStreamExtended.newInitialPosition(InitialPositionInStream.TRIM_HORIZON)));
+        }
+        return new MultiStreamTracker() {
+            @Override
+            public List<StreamConfig> streamConfigList() {
+                return configs;
+            }
+
+            @Override
+            public FormerStreamsLeasesDeletionStrategy formerStreamsLeasesDeletionStrategy() {
+                return new FormerStreamsLeasesDeletionStrategy.NoLeaseDeletionStrategy();
+            }
+        };
     }
 
     /** KCL 3.x only: run in the mode that shares a table with 2.x workers (the same source builds against 2.x). */
