@@ -4,6 +4,7 @@ import { runLocal } from './local.ts';
 import { runDemo } from './demo.ts';
 import { runLeases } from './leases.ts';
 import { runWorker } from './run.ts';
+import { runMultiLang } from './multilang.ts';
 
 const USAGE = `ts-kcl — a TypeScript Kinesis Client Library
 
@@ -20,6 +21,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   demo: runDemo,
   leases: runLeases,
   run: runWorker,
+  multilang: runMultiLang,
 };
 
 async function main(argv: string[]): Promise<number> {
