@@ -47,7 +47,7 @@ export class ChildChannel {
       this.lines.push(line);
       this.wake?.();
     });
-    createInterface({ input: this.process.stderr!, crlfDelay: Infinity }).on('line', (line) => options.logger.warn({ stderr: line }, 'Record processor child wrote to stderr'));
+    forwardStderr(this.process.stderr!, (text) => options.logger.warn({ stderr: text }, 'Record processor child wrote to stderr'));
   }
 
   get pid(): number | undefined {
@@ -104,4 +104,34 @@ export class ChildChannel {
   get exited(): Promise<void> {
     return this.closed;
   }
+}
+
+/** Longest stderr text held back waiting for a newline (amazon-kclpy's sample writes none), and for how long. */
+const STDERR_PIECE = 4096;
+const STDERR_HOLD_MS = 200;
+
+/** One log entry per stderr line; text without a newline goes out after STDERR_HOLD_MS or STDERR_PIECE characters. */
+function forwardStderr(stream: NodeJS.ReadableStream, forward: (text: string) => void): void {
+  let pending = '';
+  let timer: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    if (pending !== '') forward(pending);
+    pending = '';
+  };
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    clearTimeout(timer);
+    const lines = (pending + chunk).split(/\r?\n/);
+    pending = lines.pop()!;
+    for (const line of lines) forward(line);
+    while (pending.length >= STDERR_PIECE) {
+      forward(pending.slice(0, STDERR_PIECE));
+      pending = pending.slice(STDERR_PIECE);
+    }
+    if (pending !== '') timer = setTimeout(flush, STDERR_HOLD_MS).unref();
+  });
+  stream.on('end', () => {
+    clearTimeout(timer);
+    flush();
+  });
 }
