@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -62,4 +62,31 @@ export function awsKcl(): Toolchain<string> {
     execFileSync(npm, ['install', '--prefix', dir, '--no-audit', '--no-fund', '--no-package-lock', `aws-kcl@${AWS_KCL_VERSION}`], { stdio: 'ignore', timeout: 180000 });
   }
   return { ok: true, value: dir };
+}
+
+/**
+ * The Java MultiLangDaemon's jars, as aws-kcl's bootstrap lists them: Maven resolves the pom.xml that
+ * the aws-kcl package ships (amazon-kinesis-client-multilang 2.7.2 and its 79 dependencies, explicit,
+ * because the multilang artifact's own pom is not reachable here) from Maven Central into this
+ * folder's cache. Returns the classpath folder (`<dir>/*`).
+ */
+export function javaDaemon(): Toolchain<string> {
+  const kcl = awsKcl();
+  if (!kcl.ok) return kcl;
+  const dir = join(CACHE, `java-multilang-aws-kcl-${AWS_KCL_VERSION}`);
+  const jars = join(dir, 'jars');
+  if (!existsSync(join(dir, 'done'))) {
+    if (!has('java', ['-version'])) return missing('java is not installed: skipping the Java MultiLangDaemon test');
+    if (!has('mvn', ['-v'])) return missing('mvn is not installed: skipping the Java MultiLangDaemon test');
+    mkdirSync(dir, { recursive: true });
+    // aws-kcl's pom lists dependencies only; Maven wants the project's own coordinates too.
+    const pom = readFileSync(join(kcl.value, 'node_modules', 'aws-kcl', 'pom.xml'), 'utf8').replace(
+      '<modelVersion>4.0.0</modelVersion>',
+      '<modelVersion>4.0.0</modelVersion><groupId>ts-kcl.test</groupId><artifactId>java-multilang</artifactId><version>1</version>',
+    );
+    writeFileSync(join(dir, 'pom.xml'), pom);
+    execFileSync('mvn', ['-q', '-B', 'dependency:copy-dependencies', `-DoutputDirectory=${jars}`], { cwd: dir, stdio: 'ignore', timeout: 600000 });
+    writeFileSync(join(dir, 'done'), '');
+  }
+  return { ok: true, value: jars };
 }
