@@ -15,8 +15,11 @@ export async function runMultiLang(args: string[]): Promise<number> {
       properties: { type: 'string' },
       'properties-file': { type: 'string', short: 'p' },
       'log-level': { type: 'string', default: 'info' },
+      // The Java daemon's logback file: accepted so start scripts keep working; ts-kcl logs JSON lines.
+      'log-configuration': { type: 'string', short: 'l' },
     },
   });
+  if (values['log-configuration']) process.stderr.write('ts-kcl multilang: --log-configuration (logback) has no effect; use --log-level\n');
   const path = values.properties ?? values['properties-file'] ?? positionals[0];
   if (!path) throw new Error('--properties is required: the MultiLangDaemon properties file (executableName, streamName, applicationName, ...)');
   const level = values['log-level'];

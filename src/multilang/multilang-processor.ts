@@ -57,6 +57,9 @@ export class MultiLangShardRecordProcessor implements ShardRecordProcessor {
 
   async initialize(input: InitializationInput): Promise<void> {
     const o = this.options;
+    // A retried initialize (the consumer retries after a failure) starts over with a fresh child.
+    this.child?.kill();
+    this.finished = false;
     this.child = new ChildChannel({ command: o.command, cwd: o.cwd, env: o.env, logger: o.logger });
     o.logger.info({ pid: this.child.pid, command: o.command.join(' ') }, 'Started record processor child');
     await this.exchange('initialize', initializeMessage(input.shardId, input.extendedSequenceNumber), undefined, true);

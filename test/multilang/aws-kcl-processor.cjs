@@ -1,6 +1,6 @@
 // A record processor written against aws-kcl (the npm MultiLang client) as its README shows it; the npm
 // package ships no sample. It records what it sees to EVENTS_FILE (one JSON line each) and checkpoints
-// after every batch. KILL_ON_DATA: exit mid-batch, once, on the record with that data.
+// after every batch. KILL_ON_DATA: exit mid-batch, once, on the record with that data. QUIET: no record events (bench).
 'use strict';
 const kcl = require('aws-kcl');
 const fs = require('node:fs');
@@ -23,7 +23,7 @@ kcl({
         fs.writeFileSync(`${events}.killed`, shardId);
         process.exit(9);
       }
-      log({ event: 'record', shardId, sequenceNumber: r.sequenceNumber, data });
+      if (!process.env.QUIET) log({ event: 'record', shardId, sequenceNumber: r.sequenceNumber, data });
       last = r.sequenceNumber;
     }
     if (!last) return done();

@@ -1,4 +1,8 @@
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { parseJavaProperties } from '../../src/multilang/java-properties.ts';
 import { multiLangConfigFrom, MultiLangConfigError, type MultiLangConfig } from '../../src/multilang/daemon-config.ts';
@@ -121,4 +125,14 @@ test('unsupported properties: refused when running without them would be wrong, 
 
 test('AT_TIMESTAMP without a timestamp is refused', () => {
   assert.throws(() => config(BASE + 'initialPositionInStream = AT_TIMESTAMP'), /AT_TIMESTAMP needs initialPositionInStreamExtended/);
+});
+
+test('`ts-kcl multilang` with a malformed properties file exits 1 with one line per bad property', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-cli-'));
+  writeFileSync(join(dir, 'app.properties'), BASE + 'maxRecords = lots\nfailoverTimeMillis = soon\n');
+  const main = join(import.meta.dirname, '../../src/cli/main.ts');
+  const run = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), main, 'multilang', '--properties', 'app.properties'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(run.stderr, /app\.properties:4: maxRecords = "lots" is not an integer/);
+  assert.match(run.stderr, /app\.properties:5: failoverTimeMillis = "soon" is not an integer/);
 });
