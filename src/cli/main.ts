@@ -9,6 +9,7 @@ import { UsageError } from './flags.ts';
 import { ProcessorModuleError } from './processor-module.ts';
 import { InitializationError } from '../errors.ts';
 import { classifyStartupError } from '../common/startup-errors.ts';
+import { runMultiLang } from './multilang.ts';
 
 interface Command {
   summary: string;
@@ -24,6 +25,7 @@ const commands: Record<string, Command> = {
   run: { summary: 'run one worker with a processor module', run: runWorker },
   leases: { summary: "print an application's lease table", run: runLeases },
   demo: { summary: 'local servers, a producer, three workers and a split, with a checked report', run: runDemo },
+  multilang: { summary: "host MultiLangDaemon processors (Python, Node, ...) from the daemon's properties file, without a JVM", run: runMultiLang },
 };
 
 function usage(): string {

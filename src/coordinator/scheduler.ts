@@ -360,6 +360,21 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.safeEmit('leaseLost', key);
   }
 
+  /**
+   * Gives one held lease up now: its processor gets leaseLost (after the call in progress) and the lease
+   * is released in DynamoDB, so a worker (this one included) takes it at its next round and resumes at
+   * the checkpoint. For a processor that cannot go on, e.g. a MultiLang child that died. Call it without
+   * awaiting from inside a processor method. Resolves false when the lease was not held.
+   */
+  async releaseLease(shardId: string): Promise<boolean> {
+    const entry = this.consumers.get(shardId);
+    if (!entry || !this.coordinator) return false;
+    this.consumers.delete(shardId);
+    entry.consumer.leaseLost();
+    this.safeEmit('leaseLost', shardId);
+    return this.coordinator.releaseLease(shardId);
+  }
+
   private reportError(err: unknown, shardId: string): void {
     const error = (err instanceof Error ? err : new Error(String(err))) as Error & { shardId?: string };
     error.shardId ??= shardId;
