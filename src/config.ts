@@ -412,6 +412,10 @@ export function resolveConfig(c: SchedulerConfig): ResolvedConfig {
   if (typeof c.processorFactory !== 'function') {
     fail('processorFactory', 'is not a function', 'pass (shard) => a ShardRecordProcessor');
   }
+  // A class is a function too, but calling it without `new` throws for every shard, forever.
+  if (/^class[\s{]/.test(Function.prototype.toString.call(c.processorFactory))) {
+    fail('processorFactory', `is the class ${c.processorFactory.name || '(anonymous)'}, not a factory`, `pass (shard) => new ${c.processorFactory.name || 'MyProcessor'}(shard)`);
+  }
   if (c.workerId !== undefined && (typeof c.workerId !== 'string' || c.workerId.length === 0)) {
     fail('workerId', `is ${JSON.stringify(c.workerId)}`, 'pass a non-empty string, or omit it for host-pid-random');
   }

@@ -173,6 +173,7 @@ describe('resolveConfig', () => {
       ['bad lease.tableName characters', base({ lease: { tableName: 'leases/table' } }), 'lease.tableName'],
       ['missing processorFactory', { ...base(), processorFactory: undefined }, 'processorFactory'],
       ['processorFactory not a function', { ...base(), processorFactory: {} }, 'processorFactory'],
+      ['processorFactory a class, not a factory', { ...base(), processorFactory: class MyProcessor {} }, 'processorFactory'],
       ['both streamName and streamArn', base({ streamArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/my-stream' }), 'streamName'],
       ['neither streamName nor streamArn', { applicationName: 'my-app', processorFactory: factory }, 'streamName'],
       ['bad streamName', base({ streamName: 'bad name!' }), 'streamName'],
