@@ -26,6 +26,12 @@ export interface PollingRetrievalConfig {
   maxPendingRecords?: number;
   /** Deadline of every unary Kinesis call (GetRecords, GetShardIterator, ListShards, ...). Java: kinesisRequestTimeout = 30 s. */
   kinesisRequestTimeoutMs?: number;
+  /**
+   * How GetRecords is sent: 'lean' (default: signed and sent by the client's own signer and HTTP handler,
+   * without the SDK's middleware stack; about half the CPU per poll) or 'sdk' (GetRecordsCommand, for a
+   * borrowed client whose custom middleware must see every call).
+   */
+  getRecordsPath?: 'lean' | 'sdk';
 }
 export interface FanOutRetrievalConfig {
   mode: 'fanout';
@@ -285,7 +291,14 @@ function resolveRetrieval(c: SchedulerConfig, logger: Logger): ResolvedConfig['r
     maxPendingBytes: positiveInt('retrieval.maxPendingBytes', r.maxPendingBytes, 8 * 1024 * 1024),
     maxPendingRecords: positiveInt('retrieval.maxPendingRecords', r.maxPendingRecords, 30000),
     kinesisRequestTimeoutMs: positiveInt('retrieval.kinesisRequestTimeoutMs', r.kinesisRequestTimeoutMs, 30000),
+    getRecordsPath: getRecordsPath(r.getRecordsPath),
   };
+}
+
+function getRecordsPath(value: unknown): 'lean' | 'sdk' {
+  if (value === undefined) return 'lean';
+  if (value === 'lean' || value === 'sdk') return value;
+  return fail('retrieval.getRecordsPath', `is ${JSON.stringify(value)}`, "pass 'lean' or 'sdk'");
 }
 
 function resolveLease(c: SchedulerConfig): ResolvedConfig['lease'] {

@@ -65,7 +65,7 @@ export function createRecordsPublisherFactory(
   }
   return (lease, start, options) =>
     new PrefetchRecordsPublisher(
-      new KinesisDataFetcher(clients.kinesis, config.stream, lease.leaseKey, r.maxRecords, timeoutMs),
+      new KinesisDataFetcher(clients.kinesis, config.stream, lease.leaseKey, r.maxRecords, timeoutMs, r.getRecordsPath),
       { checkpoint: start, ...(timestamp ? { timestamp } : {}) },
       lease.hashKeyRange,
       r,
