@@ -1,6 +1,8 @@
 // ts-kcl against the Go KCL (github.com/vmware/vmware-go-kcl-v2 v1.0.0) and the raw SDK loop, side by
 // side on the same preloaded streams, in one run: the table of issue 14 with ts/Go ratios.
-//   node bench/go-kcl.bench.js [--rounds 3] [--rounds100 3] [--idle 20] [--only 8|100]
+//   node bench/go-kcl.bench.js [--rounds 3] [--rounds100 3] [--idle 20] [--only 8|100] [--profile]
+// --profile: one more ts-kcl run per workload with a CPU profile of its idle window, written to
+// .tmp/profiles/idle-<shards>.cpuprofile (summarise with bench/lib/profile-summary.js).
 // Set-up builds bench/go-kcl/main.go with the machine's Go (modules from the Go module proxy) into
 // bench/.go-kcl-bin/ (gitignored); without Go it says so and exits 0 with "skipped".
 // Workloads (each contender a fresh process and a fresh lease table per round, contenders
@@ -14,7 +16,7 @@
 // byte) and a 1 s shard-sync interval (its default takes one lease a minute). Needs `npm run build`.
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startServerHost, runJsonLines, median, mb, machine } from './lib/common.js';
 
@@ -24,6 +26,7 @@ const { values: args } = parseArgs({
     rounds100: { type: 'string', default: '3' },
     idle: { type: 'string', default: '20' },
     only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -93,6 +96,12 @@ try {
         const idle = r.idleCpuUs === undefined ? '' : `, idle CPU ${s(r.idleCpuUs)}, RSS after idling ${mb(r.idleRss)}`;
         console.log(`  round ${round} ${name.padEnd(4)} drain CPU ${s(r.cpuUs)} (wall ${(r.wallMs / 1000).toFixed(1)} s), peak RSS ${mb(r.peakRss)}${idle}`);
       }
+    }
+    if (args.profile) {
+      const dir = fileURLToPath(new URL('../.tmp/profiles/', import.meta.url));
+      mkdirSync(dir, { recursive: true });
+      await contender('kcl', { ...workload, stream }, { profileTo: `${dir}idle-${workload.shards}.cpuprofile` });
+      console.log(`  CPU profile of a ts-kcl idle window: ${dir}idle-${workload.shards}.cpuprofile`);
     }
     return Object.fromEntries(
       Object.entries(runs).map(([n, list]) => [n, Object.fromEntries(['cpuUs', 'wallMs', 'peakRss', 'idleCpuUs', 'idleRss', 'idleHeap'].map((k) => [k, list[0][k] === undefined ? undefined : median(list.map((r) => r[k]))]))]),

@@ -29,6 +29,22 @@ const guard = setTimeout(() => {
 }, opts.timeoutMs ?? 120000);
 guard.unref();
 
+// With opts.profileTo: a CPU profile of the idle window only (node:inspector), for bench/lib/profile-summary.js.
+async function profileStart() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return session;
+}
+async function profileStop(session, file) {
+  const { profile } = await session.post('Profiler.stop');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(file, JSON.stringify(profile));
+}
+
 async function raw() {
   const { KinesisClient, ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand } = await import('@aws-sdk/client-kinesis');
   const { NodeHttpHandler } = await import('@smithy/node-http-handler');
@@ -95,8 +111,10 @@ async function kcl() {
   });
   await drained;
   emit('drained', { records: delivered, cpuUs: us(process.cpuUsage(cpu0)), wallMs: performance.now() - t0, touched });
+  const session = opts.profileTo ? await profileStart() : undefined;
   const cpu1 = process.cpuUsage();
   await sleep(opts.idleMs ?? 20000);
+  if (session) await profileStop(session, opts.profileTo);
   emit('idle', { records: delivered, idleCpuUs: us(process.cpuUsage(cpu1)), idleMs: opts.idleMs ?? 20000, held: scheduler.heldShardIds().length });
   process.exit(0); // no shutdown traffic: the Go program exits the same way
 }

@@ -2,6 +2,7 @@ import type { Lease } from './lease.ts';
 import type { LeaseRefresher } from './lease-refresher.ts';
 import { LeaseRenewer, type HeldLease } from './lease-renewer.ts';
 import { LeaseTaker } from './lease-taker.ts';
+import { anyOwnerChanged, planReleasedLeaseProbe } from './released-lease-probe.ts';
 import { ThreadLeaseRenewer } from './thread-lease-renewer.ts';
 import type { RenewalPlacement } from './renewal-thread-messages.ts';
 import { EventLoopLagMonitor } from '../metrics/event-loop-lag.ts';
@@ -88,10 +89,20 @@ export class LeaseCoordinator {
     this.lag.start();
     if (this.options.unownedLeasePollIntervalMs > 0) {
       const probe = async (): Promise<void> => {
-        if (await this.refresher.hasUnownedLeases({ abortSignal: signal })) this.takerLoop?.wake();
+        if (await this.releasedLeasesSeen(signal)) this.takerLoop?.wake();
       };
       this.loops.push(new Periodic(probe, this.options.unownedLeasePollIntervalMs, signal, onError('Unowned-lease probe'), { initialDelayMs: this.options.unownedLeasePollIntervalMs }));
     }
+  }
+
+  /** The cheapest read that tells whether a peer released leases since the last scan (see released-lease-probe.ts). */
+  private async releasedLeasesSeen(signal: AbortSignal): Promise<boolean> {
+    const plan = planReleasedLeaseProbe(this.taker.lastScan, this.options.workerId);
+    if (plan.kind === 'none') return false;
+    if (plan.kind === 'owners' && this.refresher.leaseOwners) {
+      return anyOwnerChanged(plan.expected, await this.refresher.leaseOwners([...plan.expected.keys()], { abortSignal: signal }));
+    }
+    return this.refresher.hasUnownedLeases({ abortSignal: signal });
   }
 
   private async runTaker(): Promise<void> {

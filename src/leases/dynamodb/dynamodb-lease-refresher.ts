@@ -1,4 +1,5 @@
 import {
+  BatchGetItemCommand,
   CreateTableCommand,
   DeleteItemCommand,
   DescribeTableCommand,
@@ -207,6 +208,36 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
       }
     } while (start);
     return false;
+  }
+
+  /**
+   * The owners of these leases, read item by item (BatchGetItem, eventually consistent, owner only):
+   * a probe billed per lease read rather than per lease in the table. Missing leases map to undefined.
+   */
+  async leaseOwners(leaseKeys: readonly string[], options?: CallOptions): Promise<Map<string, string | undefined>> {
+    const owners = new Map<string, string | undefined>(leaseKeys.map((k) => [k, undefined]));
+    let pending = leaseKeys.slice(0, 100).map((k) => this.key(k));
+    for (let chunk = 0; pending.length > 0; ) {
+      const keys = pending;
+      try {
+        const out = await this.call('BatchGetItem', options, (o) =>
+          this.client.send(
+            new BatchGetItemCommand({
+              RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: '#k, #o', ExpressionAttributeNames: { '#k': LeaseAttribute.leaseKey, '#o': LeaseAttribute.leaseOwner } } },
+            }),
+            o,
+          ),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) owners.set(item[LeaseAttribute.leaseKey]?.S ?? '', item[LeaseAttribute.leaseOwner]?.S);
+        const unprocessed = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (unprocessed.length > 0) await sleep(50, options?.abortSignal); // throttled in part: ask again for the rest
+        chunk += unprocessed.length > 0 ? 0 : 100;
+        pending = unprocessed.length > 0 ? unprocessed : leaseKeys.slice(chunk, chunk + 100).map((k) => this.key(k));
+      } catch (err) {
+        throw toKclError(err, `BatchGetItem ${this.tableName}`);
+      }
+    }
+    return owners;
   }
 
   private key(leaseKey: string): Item {
