@@ -3,7 +3,7 @@
 //
 // Standalone: `node bench/lib/server-host.js` prints {"kinesis": url, "dynamodb": url} on stdout and
 // serves until killed. Under a bench (forked with an IPC channel) it also answers commands:
-//   { id, cmd: 'createStream', name, shards }
+//   { id, cmd: 'createStream', name, shards } / { id, cmd: 'deleteStream', name }
 //   { id, cmd: 'preload', name, records, bytes, keys? }      PutRecords, 500 a call, 4 callers
 //   { id, cmd: 'startProducer', name, perTick, tickMs }       unique data `rec-N`, random keys
 //   { id, cmd: 'stopProducer' }                               -> { produced }
@@ -37,7 +37,7 @@ http.createServer = function countingCreateServer(...args) {
 };
 
 const { startKinesalite, startDynalite } = await import(pathToFileURL(path.join(dist, 'local/local-servers.js')).href);
-const { KinesisClient, CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } = await import('@aws-sdk/client-kinesis');
+const { KinesisClient, CreateStreamCommand, DeleteStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } = await import('@aws-sdk/client-kinesis');
 const { NodeHttpHandler } = await import('@smithy/node-http-handler');
 
 const [kinesis, dynamodb] = await Promise.all([startKinesalite(), startDynalite()]);
@@ -110,8 +110,15 @@ async function stopProducer() {
   return { produced, errors };
 }
 
+/** Frees the stream's shards (kinesalite counts them against its shard limit). */
+async function deleteStream({ name }) {
+  await client.send(new DeleteStreamCommand({ StreamName: name }));
+  return {};
+}
+
 const commands = {
   createStream,
+  deleteStream,
   preload,
   startProducer,
   stopProducer,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startEnv, uniqueName, waitFor, type TestEnv } from '../support/env.ts';
 import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
 import { LeaseCoordinator } from '../../src/leases/lease-coordinator.ts';
-import { anyOwnerChanged, planReleasedLeaseProbe } from '../../src/leases/released-lease-probe.ts';
+import { PeerWatch, planReleasedLeaseProbe } from '../../src/leases/released-lease-probe.ts';
 import type { Lease } from '../../src/leases/lease.ts';
 import { TRIM_HORIZON } from '../../src/retrieval/extended-sequence-number.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
@@ -23,18 +23,25 @@ describe('planReleasedLeaseProbe', () => {
   it('reads one lease per peer when that costs less than scanning the table, else scans, and skips without peers', () => {
     const big = Array.from({ length: 100 }, (_, i) => lease(`shard-${String(i).padStart(3, '0')}`, i < 50 ? 'me' : i < 80 ? 'peer-a' : 'peer-b'));
     const plan = planReleasedLeaseProbe(big, 'me');
-    assert.deepEqual(plan, { kind: 'owners', expected: new Map([['shard-050', 'peer-a'], ['shard-080', 'peer-b']]) });
+    assert.equal(plan.kind, 'owners');
+    assert.deepEqual(plan.kind === 'owners' && [...plan.expected].map(([k, l]) => [k, l.leaseOwner]), [['shard-050', 'peer-a'], ['shard-080', 'peer-b']]);
     assert.deepEqual(planReleasedLeaseProbe(big.slice(0, 12).map((l, i) => ({ ...l, leaseOwner: i % 2 ? 'me' : 'peer' })), 'me'), { kind: 'scan' }, 'a small table: one Scan costs one read');
     assert.deepEqual(planReleasedLeaseProbe(big.map((l) => ({ ...l, leaseOwner: 'me' })), 'me'), { kind: 'none' });
     assert.deepEqual(planReleasedLeaseProbe([lease('a'), lease('b', 'me')], 'me'), { kind: 'none' }, 'unowned leases alone are the taker round’s');
   });
 
-  it('anyOwnerChanged: released, taken by someone else or gone', () => {
-    const expected = new Map([['a', 'p1'], ['b', 'p2']]);
-    assert.equal(anyOwnerChanged(expected, new Map([['a', 'p1'], ['b', 'p2']])), false);
-    assert.equal(anyOwnerChanged(expected, new Map([['a', 'p1'], ['b', undefined]])), true);
-    assert.equal(anyOwnerChanged(expected, new Map([['a', 'p3'], ['b', 'p2']])), true);
-    assert.equal(anyOwnerChanged(expected, new Map([['a', 'p1']])), true);
+  it('PeerWatch: released, taken by someone else, gone, or a counter standing still for the failover time', () => {
+    const expected = new Map([['a', lease('a', 'p1')], ['b', lease('b', 'p2')]]);
+    const watch = new PeerWatch(1000);
+    const read = (a: string | undefined, ca: number, b: string | undefined, cb: number) =>
+      new Map([['a', { ...(a ? { owner: a } : {}), counter: ca }], ['b', { ...(b ? { owner: b } : {}), counter: cb }]]);
+    assert.equal(watch.changed(expected, read('p1', 1, 'p2', 1), 0), false);
+    assert.equal(watch.changed(expected, read('p1', 2, 'p2', 2), 900), false, 'renewing');
+    assert.equal(watch.changed(expected, read('p1', 3, 'p2', 2), 1800), false, 'b stood still 900 ms');
+    assert.equal(watch.changed(expected, read('p1', 4, 'p2', 2), 2000), true, 'b stood still over 1000 ms: its owner died');
+    assert.equal(new PeerWatch(1000).changed(expected, read('p1', 1, undefined, 2), 0), true, 'released');
+    assert.equal(new PeerWatch(1000).changed(expected, read('p3', 1, 'p2', 1), 0), true, 'taken by another');
+    assert.equal(new PeerWatch(1000).changed(expected, new Map([['a', { owner: 'p1', counter: 1 }]]), 0), true, 'gone');
   });
 });
 
@@ -96,6 +103,57 @@ describe('released leases are noticed without a Scan (dynalite)', () => {
       assert.ok(counts.scans - scansBefore >= 1 && counts.scans - scansBefore <= 8, `taker rounds woken by the probe: ${counts.scans - scansBefore}`);
       assert.equal(counts.countScans, 0, 'no count-only Scan of the table');
     } finally {
+      await coordinator.stop();
+    }
+  });
+
+  it('quiet taker rounds skip their Scan, and a peer that stops renewing is noticed by its standing counter', async () => {
+    const table = uniqueName('quiet');
+    const refresher = new DynamoDBLeaseRefresher(env.dynamodb, table);
+    await refresher.createLeaseTableIfNotExists();
+    await refresher.waitUntilLeaseTableExists(30000);
+    for (let i = 0; i < 80; i++) await refresher.createLeaseIfNotExists(lease(`shardId-${String(i).padStart(12, '0')}`, i % 2 ? 'peer' : 'me'));
+    // The peer renews its 40 leases until it "dies".
+    let peerAlive = true;
+    const peerLeases = (await refresher.listLeases()).filter((l) => l.leaseOwner === 'peer');
+    const peer = (async () => {
+      while (peerAlive) {
+        for (const l of peerLeases) await refresher.renewLease(l);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
+    let scans = 0;
+    const watched = new DynamoDBLeaseRefresher(env.dynamodb, table);
+    const listLeases = watched.listLeases.bind(watched);
+    watched.listLeases = (o) => (scans++, listLeases(o));
+    const acquired: string[] = [];
+    const failoverTimeMs = 3000;
+    const coordinator = new LeaseCoordinator(
+      watched,
+      { workerId: 'me', failoverTimeMs, renewerIntervalMs: 975, takerIntervalMs: 400, unownedLeasePollIntervalMs: 300, maxLeasesForWorker: 1000, maxLeasesToStealAtOneTime: 1, enablePriorityLeaseAssignment: false },
+      silentLogger,
+      new Metrics('NONE', [], silentLogger),
+      { leaseAcquired: (held) => void acquired.push(held.lease.leaseKey), leaseLost: () => undefined },
+    );
+    try {
+      await coordinator.start();
+      await waitFor(() => scans >= 2, 'the first taker round');
+      const from = scans;
+      const started = Date.now();
+      // 12 taker rounds' worth of time (a scenario's length, not a synchronisation).
+      await new Promise((r) => setTimeout(r, 12 * 400));
+      const rounds = (Date.now() - started) / 400;
+      assert.ok(scans - from <= Math.ceil(rounds / 3) + 1, `at most one Scan in three quiet rounds (${scans - from} in ${rounds.toFixed(0)} rounds)`);
+      assert.equal(acquired.length, 40, 'nothing taken from the live peer');
+      peerAlive = false;
+      await peer;
+      const died = Date.now();
+      await waitFor(() => acquired.length === 80, "the dead peer's 40 leases taken", 20000);
+      const tookMs = Date.now() - died;
+      assert.ok(tookMs < 2 * failoverTimeMs + 3000, `taken within about the failover time (${tookMs} ms)`);
+    } finally {
+      peerAlive = false;
+      await peer;
       await coordinator.stop();
     }
   });
