@@ -2,7 +2,8 @@
 // settings, at 10, 100 and 1,000 leases.
 //   node bench/lease-capacity.bench.js [--leases 10,100,1000] [--workers 2] [--seconds 60]
 // Each size: a kinesalite stream with that many shards (no records), W ts-kcl worker processes at the
-// default lease settings (failover 10 s) on one dynalite lease table. Once every lease is held, the
+// default lease settings (failover 10 s; steals of up to half the leases at once, so the fleet
+// balances in a few rounds) on one dynalite lease table. Once every lease is held and balanced, the
 // capacity dynalite bills (ReturnConsumedCapacity TOTAL, summed by each worker's DynamoDB client) is
 // measured over --seconds. Java 2.x at its defaults, for the same table: renewals every 3308 ms per
 // lease (1 WCU each), a full Scan per worker every taker round (20050 ms), one per worker per leader
@@ -42,13 +43,15 @@ try {
     await servers.call('createStream', { name: stream, shards: leases });
     const latest = new Map();
     const children = Array.from({ length: WORKERS }, (_, i) =>
-      spawnNode([CHILD, JSON.stringify({ kinesis: servers.kinesis, dynamodb: servers.dynamodb, stream, app, workerId: `w${i + 1}` })], {
+      // Stealing many at once only so the fleet balances within a few taker rounds: the steady state is measured.
+      spawnNode([CHILD, JSON.stringify({ kinesis: servers.kinesis, dynamodb: servers.dynamodb, stream, app, workerId: `w${i + 1}`, steal: Math.ceil(leases / WORKERS) })], {
         onLine: (line) => line.startsWith('{') && latest.set(i, JSON.parse(line)),
       }),
     );
     try {
       const held = () => [...latest.values()].reduce((sum, s) => sum + s.held, 0);
-      await waitFor(() => latest.size === WORKERS && held() === leases, `${leases} leases held`, 300000, 250);
+      const balanced = () => [...latest.values()].every((s) => Math.abs(s.held - leases / WORKERS) <= 1);
+      await waitFor(() => latest.size === WORKERS && held() === leases && balanced(), `${leases} leases held and balanced`, 300000, 250);
       await sleep(1500); // the next report of each worker
       const before = [...latest.values()].map((s) => structuredClone(s));
       const t0 = performance.now();
@@ -70,6 +73,7 @@ try {
       const ts = { read: diff('read') / leases / hours, write: diff('write') / leases / hours };
       const java = javaPerLeaseHour(leases, WORKERS, scanUnits);
       const split = [...latest.values()].map((s) => s.held).join('/');
+      if (held() !== leases) console.log(`  LOST LEASES: ${held()} of ${leases} held at the end of the window`);
       console.log(`\n${leases} leases, ${WORKERS} workers (holding ${split}), ${(hours * 3600).toFixed(0)} s; a full Scan of the table costs ${scanUnits} RCU`);
       console.log(`  calls in the window: ${Object.entries(ops).filter(([, v]) => v.calls > 0).map(([op, v]) => `${op} ${v.calls} (${v.units.toFixed(1)} CU)`).join(', ')}`);
       console.log(`  per lease-hour: ts-kcl read ${ts.read.toFixed(1)} RCU, write ${ts.write.toFixed(1)} WCU; Java 2.x read ${java.read.toFixed(1)}, write ${java.write.toFixed(1)}`);

@@ -2,7 +2,7 @@
 // bench's figure against its baseline measured in the same run.
 //   npm run bench            (builds, then runs this)
 //   node bench/run.js [--only name,name] [--skip name,name]
-// Needs a build (`npm run build`) and Go for the go-kcl bench. Takes ~12 min on 2 cores (go-kcl ~8 of them). Only loopback; every bench stops by itself.
+// Needs a build (`npm run build`) and Go for the go-kcl bench. Takes ~20 min on 2 cores (go-kcl ~8 of them, lease-capacity ~6). Only loopback; every bench stops by itself.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,18 @@ const BENCHES = [
     parse: (line) => {
       const m = line.match(/go-kcl: ts\/Go worst CPU ([\d.]+)x, worst RSS ([\d.]+)x; (.*) \(targets/);
       return m && { figure: m[3], baseline: 'Go KCL (vmware-go-kcl-v2 1.0.0)', ratio: `CPU ${m[1]}x, RSS ${m[2]}x`, met: num(m[1]) <= 1 && num(m[2]) <= 2 };
+    },
+  },
+  {
+    name: 'lease-capacity',
+    args: ['bench/lease-capacity.bench.js'],
+    timeoutMs: 900000,
+    target: 'per lease-hour <= Java 2.x at 100 and 1,000 leases',
+    // lease-capacity: ts/Java per lease-hour 10 leases 1.11x, 100 leases 1.00x, 1000 leases 0.99x
+    parse: (line) => {
+      const m = line.match(/lease-capacity: ts\/Java per lease-hour (.*)$/);
+      const big = m ? [...m[1].matchAll(/(\d+) leases ([\d.]+)x/g)].filter((x) => Number(x[1]) >= 100) : [];
+      return m && { figure: m[1], baseline: 'Java KCL 2.x formula, same table', ratio: big.map((x) => `${x[2]}x`).join(' / '), met: big.length > 0 && big.every((x) => num(x[2]) <= 1) };
     },
   },
   {

@@ -41,7 +41,7 @@ const scheduler = new Scheduler({
   dynamoDBClient: dynamodb,
   clientConfig: { region: 'us-east-1', credentials, endpoints: { kinesis: opts.kinesis, dynamodb: opts.dynamodb } },
   initialPosition: 'TRIM_HORIZON',
-  lease: { renewInWorkerThread: false, ...(opts.lease ?? {}) },
+  lease: { renewInWorkerThread: false, maxLeasesToStealAtOneTime: opts.steal ?? 1, ...(opts.lease ?? {}) },
   logger: silentLogger,
   processorFactory: () => ({
     initialize() {},

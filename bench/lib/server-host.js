@@ -36,6 +36,14 @@ http.createServer = function countingCreateServer(...args) {
   return server;
 };
 
+// A client that exits with a call in flight (every bench child does) aborts that request; kinesalite
+// throws on a request error, which must not end the servers of the remaining contenders.
+process.on('uncaughtException', (err) => {
+  if (err?.code === 'ECONNRESET' || err?.message === 'aborted') return;
+  process.stderr.write(`server host: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});
+
 const { startKinesalite, startDynalite } = await import(pathToFileURL(path.join(dist, 'local/local-servers.js')).href);
 const { KinesisClient, CreateStreamCommand, DeleteStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } = await import('@aws-sdk/client-kinesis');
 const { NodeHttpHandler } = await import('@smithy/node-http-handler');
