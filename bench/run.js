@@ -2,7 +2,7 @@
 // bench's figure against its baseline measured in the same run.
 //   npm run bench            (builds, then runs this)
 //   node bench/run.js [--only name,name] [--skip name,name]
-// Needs a build (`npm run build`). Takes ~3-3.5 min on 2 cores. Only loopback; every bench stops by itself.
+// Needs a build (`npm run build`) and Go for the go-kcl bench. Takes ~20 min on 2 cores (go-kcl ~8 of them, lease-capacity ~6). Only loopback; every bench stops by itself.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,29 @@ const BENCHES = [
           met: num(m[1]) < num(m[2]),
         }
       );
+    },
+  },
+  {
+    name: 'go-kcl',
+    args: ['bench/go-kcl.bench.js'],
+    timeoutMs: 1200000,
+    target: 'ts/Go CPU <= 1.0, RSS <= 2.0',
+    // go-kcl: ts/Go worst CPU 3.96x, worst RSS 7.31x; drainCpu8 1.56, ... (targets CPU <= 1.0, RSS <= 2.0: NOT met)
+    parse: (line) => {
+      const m = line.match(/go-kcl: ts\/Go worst CPU ([\d.]+)x, worst RSS ([\d.]+)x; (.*) \(targets/);
+      return m && { figure: m[3], baseline: 'Go KCL (vmware-go-kcl-v2 1.0.0)', ratio: `CPU ${m[1]}x, RSS ${m[2]}x`, met: num(m[1]) <= 1 && num(m[2]) <= 2 };
+    },
+  },
+  {
+    name: 'lease-capacity',
+    args: ['bench/lease-capacity.bench.js'],
+    timeoutMs: 900000,
+    target: 'per lease-hour <= Java 2.x at 100 and 1,000 leases',
+    // lease-capacity: ts/Java per lease-hour 10 leases 1.11x, 100 leases 1.00x, 1000 leases 0.99x
+    parse: (line) => {
+      const m = line.match(/lease-capacity: ts\/Java per lease-hour (.*)$/);
+      const big = m ? [...m[1].matchAll(/(\d+) leases ([\d.]+)x/g)].filter((x) => Number(x[1]) >= 100) : [];
+      return m && { figure: m[1], baseline: 'Java KCL 2.x formula, same table', ratio: big.map((x) => `${x[2]}x`).join(' / '), met: big.length > 0 && big.every((x) => num(x[2]) <= 1) };
     },
   },
   {

@@ -24,7 +24,11 @@ export interface PollingRetrievalConfig {
   mode: 'polling';
   /** GetRecords `Limit`. Java: maxRecords = 10000 (also the maximum). */
   maxRecords?: number;
-  /** Wait between GetRecords calls on a shard. Java: idleTimeBetweenReadsInMillis = 1500, at least 200. */
+  /**
+   * The longest wait between GetRecords calls on a shard: after empty pages the wait doubles from 200 ms
+   * up to this; after a page with records the next call goes at once (200 ms, the read limit).
+   * Java: idleTimeBetweenReadsInMillis = 1500 (a fixed wait), at least 200.
+   */
   idleTimeBetweenReadsMs?: number;
   /** Prefetched batches waiting for the processor. Java: maxPendingProcessRecordsInput = 4. */
   maxPendingBatches?: number;
@@ -34,6 +38,12 @@ export interface PollingRetrievalConfig {
   maxPendingRecords?: number;
   /** Deadline of every unary Kinesis call (GetRecords, GetShardIterator, ListShards, ...). Java: kinesisRequestTimeout = 30 s. */
   kinesisRequestTimeoutMs?: number;
+  /**
+   * How GetRecords is sent: 'lean' (default: signed and sent by the client's own signer and HTTP handler,
+   * without the SDK's middleware stack; about half the CPU per poll) or 'sdk' (GetRecordsCommand, for a
+   * borrowed client whose custom middleware must see every call).
+   */
+  getRecordsPath?: 'lean' | 'sdk';
 }
 /** Enhanced fan-out retrieval (Java FanOutConfig): SubscribeToShard over HTTP/2, pushed records, a registered consumer. */
 export interface FanOutRetrievalConfig {
@@ -141,9 +151,10 @@ export interface SchedulerConfig {
      */
     releaseLeasesOnShutdown?: boolean;
     /**
-     * How often to probe the table for unowned leases (released by a graceful shutdown, or new shards)
-     * and run a taker round at once when there are some. A count-only Scan: it reads the whole table,
-     * so large fleets with large tables may want it slower. Default: the renewal interval; 0 = never
+     * How often to probe the table for leases a peer released (graceful shutdown) or stopped renewing,
+     * and run a taker round at once when there are some. Reads one lease per peer (BatchGetItem), or a
+     * count-only Scan when the table is too small for that to be cheaper; while the probe sees nothing,
+     * up to 2 taker rounds in a row skip their Scan. Default: the renewal interval; 0 = never
      * (released leases then wait for the next taker round, as in the Java KCL).
      */
     unownedLeasePollIntervalMs?: number;
@@ -372,7 +383,14 @@ function resolveRetrieval(c: SchedulerConfig, logger: Logger): ResolvedConfig['r
     maxPendingBytes: positiveInt('retrieval.maxPendingBytes', r.maxPendingBytes, 8 * 1024 * 1024),
     maxPendingRecords: positiveInt('retrieval.maxPendingRecords', r.maxPendingRecords, 30000),
     kinesisRequestTimeoutMs: positiveInt('retrieval.kinesisRequestTimeoutMs', r.kinesisRequestTimeoutMs, 30000),
+    getRecordsPath: getRecordsPath(r.getRecordsPath),
   };
+}
+
+function getRecordsPath(value: unknown): 'lean' | 'sdk' {
+  if (value === undefined) return 'lean';
+  if (value === 'lean' || value === 'sdk') return value;
+  return fail('retrieval.getRecordsPath', `is ${JSON.stringify(value)}`, "pass 'lean' or 'sdk'");
 }
 
 function resolveLease(c: SchedulerConfig): ResolvedConfig['lease'] {

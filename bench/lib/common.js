@@ -131,3 +131,24 @@ export async function waitFor(check, what, timeoutMs = 30000, intervalMs = 25) {
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Runs `command ...args` and resolves with every JSON object line it printed on stdout, in order.
+ * Rejects on a non-zero exit or after `timeoutMs` (the child is killed).
+ */
+export function runJsonLines(command, args, { timeoutMs = 120000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = track(spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err = (err + d).slice(-8000)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      if (code !== 0 || lines.length === 0) return reject(new Error(`${command} ${args.join(' ')} ended with ${signal ?? `code ${code}`}${signal === 'SIGKILL' ? ` (timeout ${timeoutMs} ms?)` : ''}\n${err}${out.slice(-2000)}`));
+      resolve(lines);
+    });
+  });
+}

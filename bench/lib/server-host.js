@@ -3,7 +3,7 @@
 //
 // Standalone: `node bench/lib/server-host.js` prints {"kinesis": url, "dynamodb": url} on stdout and
 // serves until killed. Under a bench (forked with an IPC channel) it also answers commands:
-//   { id, cmd: 'createStream', name, shards }
+//   { id, cmd: 'createStream', name, shards } / { id, cmd: 'deleteStream', name }
 //   { id, cmd: 'preload', name, records, bytes, keys? }      PutRecords, 500 a call, 4 callers
 //   { id, cmd: 'startProducer', name, perTick, tickMs }       unique data `rec-N`, random keys
 //   { id, cmd: 'stopProducer' }                               -> { produced }
@@ -36,8 +36,16 @@ http.createServer = function countingCreateServer(...args) {
   return server;
 };
 
+// A client that exits with a call in flight (every bench child does) aborts that request; kinesalite
+// throws on a request error, which must not end the servers of the remaining contenders.
+process.on('uncaughtException', (err) => {
+  if (err?.code === 'ECONNRESET' || err?.message === 'aborted') return;
+  process.stderr.write(`server host: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});
+
 const { startKinesalite, startDynalite } = await import(pathToFileURL(path.join(dist, 'local/local-servers.js')).href);
-const { KinesisClient, CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } = await import('@aws-sdk/client-kinesis');
+const { KinesisClient, CreateStreamCommand, DeleteStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } = await import('@aws-sdk/client-kinesis');
 const { NodeHttpHandler } = await import('@smithy/node-http-handler');
 
 const [kinesis, dynamodb] = await Promise.all([startKinesalite(), startDynalite()]);
@@ -110,8 +118,15 @@ async function stopProducer() {
   return { produced, errors };
 }
 
+/** Frees the stream's shards (kinesalite counts them against its shard limit). */
+async function deleteStream({ name }) {
+  await client.send(new DeleteStreamCommand({ StreamName: name }));
+  return {};
+}
+
 const commands = {
   createStream,
+  deleteStream,
   preload,
   startProducer,
   stopProducer,

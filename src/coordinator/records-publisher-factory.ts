@@ -73,7 +73,7 @@ export function createRecordsPublisherFactory(
   }
   return (lease, start, options) =>
     new PrefetchRecordsPublisher(
-      new KinesisDataFetcher(clients.kinesis, target.stream, lease.leaseKey, r.maxRecords, timeoutMs),
+      new KinesisDataFetcher(clients.kinesis, target.stream, lease.leaseKey, r.maxRecords, timeoutMs, r.getRecordsPath),
       { checkpoint: start, ...(timestamp ? { timestamp } : {}) },
       lease.hashKeyRange,
       r,

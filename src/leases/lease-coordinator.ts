@@ -2,6 +2,8 @@ import type { Lease } from './lease.ts';
 import type { LeaseRefresher } from './lease-refresher.ts';
 import { LeaseRenewer, type HeldLease } from './lease-renewer.ts';
 import { LeaseTaker } from './lease-taker.ts';
+import { MAX_QUIET_ROUNDS_SKIPPED, PeerWatch, planReleasedLeaseProbe } from './released-lease-probe.ts';
+import { monotonicNow } from '../common/backoff.ts';
 import { ThreadLeaseRenewer } from './thread-lease-renewer.ts';
 import type { RenewalPlacement } from './renewal-thread-messages.ts';
 import { EventLoopLagMonitor } from '../metrics/event-loop-lag.ts';
@@ -40,6 +42,12 @@ export class LeaseCoordinator {
   private takerLoop: Periodic | undefined;
   private readonly logger: Logger;
   private readonly lag: EventLoopLagMonitor;
+  private readonly peerWatch: PeerWatch;
+  /** A taker round is due now (woken by the probe or a shard sync), not only by its schedule. */
+  private wanted = false;
+  /** The last round wanted nothing and every probe since read its peers without a failure. */
+  private quiet = false;
+  private skipped = 0;
 
   constructor(
     private readonly refresher: LeaseRefresher,
@@ -59,6 +67,7 @@ export class LeaseCoordinator {
       this.renewer = new LeaseRenewer(refresher, options.workerId, options.failoverTimeMs, renewerLogger, metrics, onLost);
     }
     this.taker = new LeaseTaker(refresher, options, childLogger(logger, { component: 'LeaseTaker' }), metrics);
+    this.peerWatch = new PeerWatch(options.failoverTimeMs);
     this.lag = new EventLoopLagMonitor(metrics, this.logger, {
       intervalMs: options.renewerIntervalMs,
       warnAboveMs: Math.floor(options.failoverTimeMs / 3),
@@ -88,15 +97,53 @@ export class LeaseCoordinator {
     this.lag.start();
     if (this.options.unownedLeasePollIntervalMs > 0) {
       const probe = async (): Promise<void> => {
-        if (await this.refresher.hasUnownedLeases({ abortSignal: signal })) this.takerLoop?.wake();
+        try {
+          if (await this.releasedLeasesSeen(signal)) this.wakeTaker();
+        } catch (err) {
+          this.quiet = false; // nothing is known of the peers: the next round scans
+          throw err;
+        }
       };
       this.loops.push(new Periodic(probe, this.options.unownedLeasePollIntervalMs, signal, onError('Unowned-lease probe'), { initialDelayMs: this.options.unownedLeasePollIntervalMs }));
     }
   }
 
+  /**
+   * The cheapest read that tells whether a peer released leases (or died) since the last scan (see
+   * released-lease-probe.ts). Only the per-peer reads let taker rounds be skipped: a count Scan costs
+   * as much as the round's own.
+   */
+  private async releasedLeasesSeen(signal: AbortSignal): Promise<boolean> {
+    const plan = planReleasedLeaseProbe(this.taker.lastScan, this.options.workerId);
+    if (plan.kind === 'none') return false;
+    if (plan.kind === 'owners' && this.refresher.leaseOwners) {
+      const now = await this.refresher.leaseOwners([...plan.expected.keys()], { abortSignal: signal });
+      return this.peerWatch.changed(plan.expected, now, monotonicNow());
+    }
+    this.quiet = false;
+    return this.refresher.hasUnownedLeases({ abortSignal: signal });
+  }
+
+  /**
+   * One taker round, or none: while the table is quiet (the last round wanted nothing, the probe reads
+   * every peer and saw no release or death, no shard sync asked) up to MAX_QUIET_ROUNDS_SKIPPED rounds
+   * in a row skip their full Scan, the largest read cost of a balanced fleet. New leases another
+   * worker's shard sync made wait for the next round that scans.
+   */
   private async runTaker(): Promise<void> {
+    const wanted = this.wanted;
+    this.wanted = false;
+    if (!wanted && this.quiet && this.skipped < MAX_QUIET_ROUNDS_SKIPPED) {
+      this.skipped++;
+      return;
+    }
+    this.skipped = 0;
+    this.quiet = false;
     const held = new Set(this.renewer.heldLeases().map((h) => h.lease.leaseKey));
-    for (const lease of await this.taker.takeLeases(held)) this.acquired(lease);
+    const taken = await this.taker.takeLeases(held);
+    for (const lease of taken) this.acquired(lease);
+    const plan = planReleasedLeaseProbe(this.taker.lastScan, this.options.workerId).kind;
+    this.quiet = !this.taker.lastRoundWanted && taken.length === 0 && this.options.unownedLeasePollIntervalMs > 0 && plan !== 'scan';
   }
 
   private acquired(lease: Lease): void {
@@ -106,6 +153,7 @@ export class LeaseCoordinator {
 
   /** Runs a taker round soon (e.g. after shard sync created leases). */
   wakeTaker(): void {
+    this.wanted = true;
     this.takerLoop?.wake();
   }
 

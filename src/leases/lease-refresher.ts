@@ -31,4 +31,12 @@ export interface LeaseRefresher {
   deleteEndedLease(leaseKey: string, owner: string, options?: CallOptions): Promise<boolean>;
   /** Whether any lease has no owner: a cheap probe (count only) so released leases are noticed quickly. */
   hasUnownedLeases(options?: CallOptions): Promise<boolean>;
+  /** The owner and counter of each of these leases (missing: gone), read per lease, not by a Scan. */
+  leaseOwners?(leaseKeys: readonly string[], options?: CallOptions): Promise<Map<string, LeaseOwnership>>;
+}
+
+/** What the released-lease probe reads of a lease. */
+export interface LeaseOwnership {
+  owner?: string;
+  counter: number;
 }

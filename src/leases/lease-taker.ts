@@ -28,6 +28,8 @@ export class LeaseTaker {
   private readonly stamps = new Map<string, Stamp>();
   /** The last scan, for callers that want the table's shape (leader election, shard sync). */
   lastScan: Lease[] = [];
+  /** Whether the last round selected any lease to take (false: this worker wanted nothing). */
+  lastRoundWanted = false;
 
   constructor(
     private readonly refresher: LeaseRefresher,
@@ -81,6 +83,7 @@ export class LeaseTaker {
     // Leases this worker holds in its renewer are never "available" to itself, even if the scan is stale.
     for (const key of heldKeys) expiredOrUnowned.delete(key);
     const selection = selectLeasesToTake({ ...this.options, leases, expiredOrUnowned, veryOld });
+    this.lastRoundWanted = selection.toTake.length > 0;
     const taken = await this.take(selection, scope);
     scope
       .add('TakenLeases', taken.length, 'Count', 'SUMMARY')

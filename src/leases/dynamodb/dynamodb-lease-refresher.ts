@@ -1,4 +1,5 @@
 import {
+  BatchGetItemCommand,
   CreateTableCommand,
   DeleteItemCommand,
   DescribeTableCommand,
@@ -10,7 +11,7 @@ import {
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import type { Lease } from '../lease.ts';
-import type { CallOptions, LeaseRefresher } from '../lease-refresher.ts';
+import type { CallOptions, LeaseOwnership, LeaseRefresher } from '../lease-refresher.ts';
 import { LeaseAttribute, N, S, SS, UpdateBuilder, checkpointUpdate, fromItem, isLeaseItem, toItem, type Item } from './lease-serializer.ts';
 import { isConditionalCheckFailed, isThrottle, toKclError } from './dynamodb-errors.ts';
 import { sleep } from '../../common/backoff.ts';
@@ -219,6 +220,45 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
       }
     } while (start);
     return false;
+  }
+
+  /**
+   * The owners of these leases, read item by item (BatchGetItem, eventually consistent, owner only):
+   * a probe billed per lease read rather than per lease in the table. Leases that are gone are missing.
+   */
+  async leaseOwners(leaseKeys: readonly string[], options?: CallOptions): Promise<Map<string, LeaseOwnership>> {
+    const owners = new Map<string, LeaseOwnership>();
+    let pending = leaseKeys.slice(0, 100).map((k) => this.key(k));
+    for (let chunk = 0; pending.length > 0; ) {
+      const keys = pending;
+      try {
+        const out = await this.call('BatchGetItem', options, (o) =>
+          this.client.send(
+            new BatchGetItemCommand({
+              RequestItems: {
+                [this.tableName]: {
+                  Keys: keys,
+                  ProjectionExpression: '#k, #o, #c',
+                  ExpressionAttributeNames: { '#k': LeaseAttribute.leaseKey, '#o': LeaseAttribute.leaseOwner, '#c': LeaseAttribute.leaseCounter },
+                },
+              },
+            }),
+            o,
+          ),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const owner = item[LeaseAttribute.leaseOwner]?.S;
+          owners.set(item[LeaseAttribute.leaseKey]?.S ?? '', { ...(owner !== undefined ? { owner } : {}), counter: Number(item[LeaseAttribute.leaseCounter]?.N ?? 0) });
+        }
+        const unprocessed = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (unprocessed.length > 0) await sleep(50, options?.abortSignal); // throttled in part: ask again for the rest
+        chunk += unprocessed.length > 0 ? 0 : 100;
+        pending = unprocessed.length > 0 ? unprocessed : leaseKeys.slice(chunk, chunk + 100).map((k) => this.key(k));
+      } catch (err) {
+        throw toKclError(err, `BatchGetItem ${this.tableName}`);
+      }
+    }
+    return owners;
   }
 
   private key(leaseKey: string): Item {

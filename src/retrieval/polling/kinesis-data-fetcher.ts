@@ -8,6 +8,10 @@ import {
 import { streamParams, type StreamIdentifier } from '../stream-identifier.ts';
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
 import { withDeadline } from '../../common/deadline.ts';
+import { leanGetRecordsFor } from './lean-get-records.ts';
+
+/** How GetRecords is sent: 'lean' (./lean-get-records.ts, the default) or 'sdk' (the client's GetRecordsCommand). */
+export type GetRecordsPath = 'lean' | 'sdk';
 
 /** Java's kinesisRequestTimeout. */
 export const DEFAULT_KINESIS_REQUEST_TIMEOUT_MS = 30000;
@@ -20,6 +24,8 @@ export type IteratorPosition =
 /**
  * GetShardIterator and GetRecords for one shard (Java's KinesisDataFetcher). Each call has a deadline
  * (`requestTimeoutMs`) besides the caller's signal: an answer that never comes costs one timeout.
+ * GetRecords, the poll loop's hot path, goes the lean way unless `path` is 'sdk'; both give the same
+ * output, errors, retries and abort behaviour.
  */
 export class KinesisDataFetcher {
   constructor(
@@ -28,6 +34,7 @@ export class KinesisDataFetcher {
     readonly shardId: string,
     private readonly maxRecords: number,
     private readonly requestTimeoutMs = DEFAULT_KINESIS_REQUEST_TIMEOUT_MS,
+    private readonly path: GetRecordsPath = 'sdk',
   ) {}
 
   async getIterator(position: IteratorPosition, signal: AbortSignal): Promise<string | undefined> {
@@ -40,6 +47,10 @@ export class KinesisDataFetcher {
 
   getRecords(iterator: string, signal: AbortSignal): Promise<GetRecordsCommandOutput> {
     const input = { ShardIterator: iterator, Limit: this.maxRecords, ...(this.stream.streamArn ? { StreamARN: this.stream.streamArn } : {}) };
+    if (this.path === 'lean') {
+      const lean = leanGetRecordsFor(this.kinesis);
+      return withDeadline(`GetRecords on ${this.shardId}`, this.requestTimeoutMs, signal, (abortSignal) => lean.send(input, abortSignal));
+    }
     return withDeadline(`GetRecords on ${this.shardId}`, this.requestTimeoutMs, signal, (abortSignal) => this.kinesis.send(new GetRecordsCommand(input), { abortSignal }));
   }
 }

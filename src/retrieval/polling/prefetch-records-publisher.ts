@@ -3,6 +3,7 @@ import type { PublisherHooks, RecordsPublisher, RecordsRetrieved } from '../reco
 import { fetchForbidden } from '../fetch-permission.ts';
 import { FailureStreak } from '../failure-streak.ts';
 import type { KinesisDataFetcher, IteratorPosition } from './kinesis-data-fetcher.ts';
+import { PollPacer } from './poll-pacer.ts';
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
 import type { HashKeyRange } from '../aggregation/index.ts';
 import { toChildShards, toClientRecords } from '../records-converter.ts';
@@ -19,9 +20,10 @@ export interface PrefetchOptions {
 
 /**
  * Polls one shard ahead of its processor (Java's PrefetchRecordsPublisher): fetches while the queue
- * is under every limit (batches, bytes, records; an empty queue always fetches), never calls
- * GetRecords more than once per idle interval, reopens expired iterators after the last record
- * fetched, and backs off on consecutive failures of any kind.
+ * is under every limit (batches, bytes, records; an empty queue always fetches), paces GetRecords
+ * adaptively (`PollPacer`: at the read limit while records come, backing off to the idle interval on
+ * empty pages), reopens expired iterators after the last record fetched, and backs off on
+ * consecutive failures of any kind.
  */
 export class PrefetchRecordsPublisher implements RecordsPublisher {
   private readonly queue: RecordsRetrieved[] = [];
@@ -114,10 +116,10 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     let iterator: string | undefined;
     let lastFetched: string | undefined;
     let lastCallStart = -Infinity;
+    const pacer = new PollPacer(this.options.idleTimeBetweenReadsMs);
     while (!signal.aborted && !this.ended) {
       await this.waitForRoom();
-      // At most one GetRecords per idle interval: real Kinesis allows 5 reads per second per shard.
-      await pause(this.options.idleTimeBetweenReadsMs - (performance.now() - lastCallStart), signal);
+      await pause(pacer.spacing() - (performance.now() - lastCallStart), signal);
       if (signal.aborted || this.forbidden()) break;
       const scope = this.metrics.scope('ProcessTask', { ShardId: this.fetcher.shardId });
       let call = 'KinesisDataFetcher.getShardIterator';
@@ -137,6 +139,7 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
         callStart = lastCallStart = performance.now();
         const out = await this.fetcher.getRecords(iterator, signal);
         scope.addSuccessAndLatency(call, true, callStart);
+        pacer.afterPage(out.Records?.length ?? 0, out.MillisBehindLatest ?? 0);
         // Converted before the iterator advances: a conversion failure retries this same page.
         call = 'ConvertRecords';
         const next = out.NextShardIterator;

@@ -1,0 +1,63 @@
+// One ts-kcl worker for bench/lease-capacity.bench.js: a Scheduler whose (borrowed) DynamoDB client asks
+// for ReturnConsumedCapacity TOTAL on every call and sums what dynalite bills, by operation. Renewals
+// run on the main thread so that this client sees them (the renewal thread's writes are the same calls).
+// Prints a JSON line a second: { held, read, write, byOp }. Runs until killed.
+//   node bench/lib/capacity-child.js '{"kinesis","dynamodb","stream","app","workerId"}'
+import './quiet-sdk-warning.js';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+const opts = JSON.parse(process.argv[2]);
+const dist = process.env.KCL_DIST ? path.resolve(process.env.KCL_DIST) : fileURLToPath(new URL('../../dist', import.meta.url));
+const { Scheduler, silentLogger } = await import(pathToFileURL(path.join(dist, 'index.js')).href);
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+const READS = new Set(['ScanCommand', 'QueryCommand', 'GetItemCommand', 'BatchGetItemCommand']);
+const totals = { read: 0, write: 0, byOp: {} };
+const dynamodb = new DynamoDBClient({ region: 'us-east-1', credentials, endpoint: opts.dynamodb });
+dynamodb.middlewareStack.add(
+  (next, context) => async (args) => {
+    const counted = context.commandName !== 'CreateTableCommand' && context.commandName !== 'DescribeTableCommand';
+    if (counted) args.input.ReturnConsumedCapacity = 'TOTAL';
+    const result = await next(args);
+    const cc = result.output?.ConsumedCapacity;
+    const units = (Array.isArray(cc) ? cc : cc ? [cc] : []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+    const op = context.commandName.replace(/Command$/, '');
+    const entry = (totals.byOp[op] ??= { calls: 0, units: 0 });
+    entry.calls++;
+    entry.units += units;
+    if (READS.has(context.commandName)) totals.read += units;
+    else totals.write += units;
+    return result;
+  },
+  { step: 'initialize', name: 'countConsumedCapacity' },
+);
+
+const scheduler = new Scheduler({
+  applicationName: opts.app,
+  streamName: opts.stream,
+  workerId: opts.workerId,
+  dynamoDBClient: dynamodb,
+  clientConfig: { region: 'us-east-1', credentials, endpoints: { kinesis: opts.kinesis, dynamodb: opts.dynamodb } },
+  initialPosition: 'TRIM_HORIZON',
+  lease: { renewInWorkerThread: false, maxLeasesToStealAtOneTime: opts.steal ?? 1, ...(opts.lease ?? {}) },
+  logger: silentLogger,
+  processorFactory: () => ({
+    initialize() {},
+    processRecords() {},
+    leaseLost() {},
+    async shardEnded({ checkpointer }) {
+      await checkpointer.checkpoint();
+    },
+    shutdownRequested() {},
+  }),
+});
+scheduler.on('error', () => undefined);
+scheduler.run().catch((err) => {
+  process.stderr.write(`run() failed: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});
+setInterval(() => process.stdout.write(JSON.stringify({ held: scheduler.heldShardIds().length, ...totals }) + '\n'), 1000);
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();

@@ -1,0 +1,124 @@
+// One contender of bench/go-kcl.bench.js in its own process: ts-kcl (mode 'kcl') or the raw SDK
+// GetRecords loop (mode 'raw', drain only). Prints a "drained" JSON line when every preloaded record
+// reached the application (CPU and wall from just before the client/Scheduler is built, peak RSS so
+// far), then for 'kcl' idles opts.idleMs and prints an "idle" line (CPU over the window, RSS and
+// heapUsed after it), the same two lines bench/go-kcl/main.go prints for the Go KCL.
+//   node bench/lib/lean-child.js kcl|raw '{"kinesis","dynamodb","stream","app","records","pollMs","idleMs"}'
+import './quiet-sdk-warning.js';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const [mode, json = '{}'] = process.argv.slice(2);
+const opts = JSON.parse(json);
+const dist = process.env.KCL_DIST ? path.resolve(process.env.KCL_DIST) : fileURLToPath(new URL('../../dist', import.meta.url));
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const us = (c) => c.user + c.system;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const emit = (phase, extra) => {
+  const m = process.memoryUsage();
+  process.stdout.write(JSON.stringify({ phase, maxRssBytes: process.resourceUsage().maxRSS * 1024, rssBytes: m.rss, heapUsedBytes: m.heapUsed, ...extra }) + '\n');
+};
+
+// The Go program's per-record work: length, first and last byte.
+let touched = 0;
+const touch = (data) => void (touched += data.length + data[0] + data[data.length - 1]);
+
+const guard = setTimeout(() => {
+  process.stderr.write(`${mode}: gave up after ${opts.timeoutMs ?? 120000} ms\n`);
+  process.exit(2);
+}, opts.timeoutMs ?? 120000);
+guard.unref();
+
+// With opts.profileTo: a CPU profile of the idle window only (node:inspector), for bench/lib/profile-summary.js.
+async function profileStart() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return session;
+}
+async function profileStop(session, file) {
+  const { profile } = await session.post('Profiler.stop');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(file, JSON.stringify(profile));
+}
+
+async function raw() {
+  const { KinesisClient, ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand } = await import('@aws-sdk/client-kinesis');
+  const { NodeHttpHandler } = await import('@smithy/node-http-handler');
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const kinesis = new KinesisClient({ region: 'us-east-1', credentials, endpoint: opts.kinesis, requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true } }) });
+  const shards = [];
+  let token;
+  do {
+    const out = await kinesis.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: opts.stream }));
+    shards.push(...out.Shards);
+    token = out.NextToken;
+  } while (token);
+  let read = 0;
+  await Promise.all(
+    shards.map(async (shard) => {
+      let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: opts.stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+      while (iterator && read < opts.records) {
+        const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10000 }));
+        for (const r of out.Records) touch(r.Data);
+        read += out.Records.length;
+        if (out.Records.length === 0) break;
+        iterator = out.NextShardIterator;
+      }
+    }),
+  );
+  emit('drained', { records: read, cpuUs: us(process.cpuUsage(cpu0)), wallMs: performance.now() - t0, touched });
+  process.exit(0);
+}
+
+async function kcl() {
+  const { Scheduler } = await import(pathToFileURL(path.join(dist, 'index.js')).href);
+  let delivered = 0;
+  let finish;
+  const drained = new Promise((resolve) => (finish = resolve));
+  const scheduler = new Scheduler({
+    applicationName: opts.app,
+    streamName: opts.stream,
+    clientConfig: { region: 'us-east-1', credentials, endpoints: { kinesis: opts.kinesis, dynamodb: opts.dynamodb } },
+    initialPosition: 'TRIM_HORIZON',
+    retrieval: { mode: 'polling', idleTimeBetweenReadsMs: opts.pollMs ?? 200, ...(opts.retrieval ?? {}) },
+    processorFactory: () => ({
+      initialize() {},
+      async processRecords({ records, checkpointer }) {
+        if (records.length === 0) return;
+        for (const r of records) touch(r.data);
+        await checkpointer.checkpoint();
+        delivered += records.length;
+        if (delivered >= opts.records) finish();
+      },
+      leaseLost() {},
+      async shardEnded({ checkpointer }) {
+        await checkpointer.checkpoint();
+      },
+      shutdownRequested() {},
+    }),
+  });
+  scheduler.on('error', (err) => process.stderr.write(`scheduler error: ${err?.stack ?? err}\n`));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  scheduler.run().catch((err) => {
+    process.stderr.write(`run() failed: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  });
+  await drained;
+  emit('drained', { records: delivered, cpuUs: us(process.cpuUsage(cpu0)), wallMs: performance.now() - t0, touched });
+  const session = opts.profileTo ? await profileStart() : undefined;
+  const cpu1 = process.cpuUsage();
+  await sleep(opts.idleMs ?? 20000);
+  if (session) await profileStop(session, opts.profileTo);
+  emit('idle', { records: delivered, idleCpuUs: us(process.cpuUsage(cpu1)), idleMs: opts.idleMs ?? 20000, held: scheduler.heldShardIds().length });
+  process.exit(0); // no shutdown traffic: the Go program exits the same way
+}
+
+if (mode === 'raw') await raw();
+else if (mode === 'kcl') await kcl();
+else throw new Error(`unknown mode ${mode}`);
