@@ -100,6 +100,25 @@ describe('GetRecords: the lean path and the SDK path', () => {
     });
   }
 
+  it('reach the endpoint the environment names (AWS_ENDPOINT_URL_KINESIS) when the client has none, as the SDK does', async () => {
+    const stream = uniqueName('lean-env');
+    await createStream(env.kinesis, stream, 1);
+    await env.kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: [{ PartitionKey: 'k', Data: Buffer.from('via-env') }] }));
+    const saved = process.env.AWS_ENDPOINT_URL_KINESIS;
+    process.env.AWS_ENDPOINT_URL_KINESIS = env.servers.kinesis.endpoint;
+    const fromEnv = new KinesisClient({ region, credentials, requestHandler: new NodeHttpHandler() });
+    try {
+      for (const path of PATHS) {
+        const pages = await readShard(new KinesisDataFetcher(fromEnv, { streamName: stream }, SHARD, 4, 5000, path));
+        assert.deepEqual(pages.flatMap((p) => p.Records ?? []).map((r) => Buffer.from(r.Data!).toString()), ['via-env'], `${path} path`);
+      }
+    } finally {
+      fromEnv.destroy();
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_KINESIS;
+      else process.env.AWS_ENDPOINT_URL_KINESIS = saved;
+    }
+  });
+
   it('retry throttling as the SDK does: two throttles absorbed, three fail with the same name and attempt count', async () => {
     const stream = uniqueName('lean-throttle');
     await createStream(env.kinesis, stream, 1);

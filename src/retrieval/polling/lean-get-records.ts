@@ -152,18 +152,24 @@ export class LeanGetRecords {
       useFipsEndpoint: () => Promise<boolean>;
       useDualstackEndpoint: () => Promise<boolean>;
       endpoint?: () => Promise<{ protocol: string; hostname: string; port?: number; path: string }>;
+      isCustomEndpoint?: boolean;
+      ignoreConfiguredEndpointUrls?: boolean;
+      serviceConfiguredEndpoint?: () => Promise<string | undefined>;
       endpointProvider: (params: Record<string, unknown>) => { url: URL };
     };
-    const [signer, retry, region, useFips, useDualStack, custom] = await Promise.all([
+    const [signer, retry, region, useFips, useDualStack, custom, configured] = await Promise.all([
       config.signer(),
       config.retryStrategy(),
       config.region(),
       config.useFipsEndpoint(),
       config.useDualstackEndpoint(),
       config.endpoint?.(),
+      // As the SDK's endpoint middleware does: without an endpoint in code, AWS_ENDPOINT_URL_KINESIS,
+      // AWS_ENDPOINT_URL or the profile's endpoint_url apply.
+      !config.isCustomEndpoint && !config.ignoreConfiguredEndpointUrls ? config.serviceConfiguredEndpoint?.() : undefined,
     ]);
     const base = { Region: region, UseFIPS: useFips, UseDualStack: useDualStack, OperationType: 'data' };
-    const Endpoint = custom ? `${custom.protocol}//${custom.hostname}${custom.port !== undefined ? `:${custom.port}` : ''}${custom.path}` : undefined;
+    const Endpoint = custom ? `${custom.protocol}//${custom.hostname}${custom.port !== undefined ? `:${custom.port}` : ''}${custom.path}` : configured;
     const urls = new Map<string | undefined, URL>();
     const endpoint = (streamArn: string | undefined): Promise<URL> => {
       let url = urls.get(streamArn);
