@@ -3,12 +3,22 @@ import assert from 'node:assert/strict';
 import { startEnv, uniqueName, createStream, putRecords, makeRecords, waitFor, splitShard, type TestEnv } from '../support/env.ts';
 import { testScheduler, start } from '../support/scheduler.ts';
 import { FaultProxy } from '../support/fault-proxy.ts';
-import type { ShardRecordProcessor } from '../../src/index.ts';
+import type { Scheduler, ShardRecordProcessor } from '../../src/index.ts';
 
 describe('shard end (kinesalite)', () => {
   let env: TestEnv;
+  const schedulers: Scheduler[] = [];
   before(async () => (env = await startEnv('kinesalite')));
-  after(async () => env?.close());
+  // A failed wait must not leave a worker running: the file would hang until the test timeout.
+  after(async () => {
+    await Promise.all(schedulers.map((s) => s.shutdown()));
+    await env?.close();
+  });
+  const scheduler = (config: Parameters<typeof testScheduler>[1]): Scheduler => {
+    const s = testScheduler(env, config);
+    schedulers.push(s);
+    return s;
+  };
 
   it('a processor that does not checkpoint in shardEnded is asked again, logged, and its children wait', async () => {
     const stream = uniqueName('noend');
@@ -19,7 +29,7 @@ describe('shard end (kinesalite)', () => {
     const calls: string[] = [];
     let shardEndedCalls = 0;
     const errors: string[] = [];
-    const scheduler = testScheduler(env, {
+    const worker = scheduler({
       applicationName: uniqueName('app'),
       streamName: stream,
       logger: { debug: () => {}, info: () => {}, warn: () => {}, error: (o: object | string, m?: string) => void errors.push(m ?? (typeof o === 'string' ? o : JSON.stringify(o))) },
@@ -35,9 +45,9 @@ describe('shard end (kinesalite)', () => {
         shutdownRequested: () => {},
       }),
     });
-    const running = start(scheduler);
+    const running = start(worker);
     await waitFor(() => children.every((c) => calls.includes(`records ${c}`)), 'the children processed after the parent finally ended', 30000);
-    await scheduler.shutdown();
+    await worker.shutdown();
     await running;
     assert.equal(shardEndedCalls, 3, 'shardEnded was retried until the processor checkpointed');
     assert.ok(errors.some((m) => m.includes("didn't checkpoint at end of shard")));
@@ -54,7 +64,7 @@ describe('shard end (kinesalite)', () => {
       await putRecords(env.kinesis, stream, makeRecords(3, 'g'));
       proxy.inject('Kinesis_20131202.GetRecords', { status: 400, type: 'ResourceNotFoundException', message: 'Shard not found' }, { times: 1 });
       const ended: string[] = [];
-      const scheduler = testScheduler(env, {
+      const worker = scheduler({
         applicationName: uniqueName('app'),
         streamName: stream,
         clientConfig: { ...env.clientConfig, endpoints: { ...env.clientConfig.endpoints, kinesis: endpoint } },
@@ -66,13 +76,13 @@ describe('shard end (kinesalite)', () => {
           shutdownRequested: () => {},
         }),
       });
-      scheduler.on('shardEnded', (id) => ended.push(id));
-      const running = start(scheduler);
+      worker.on('shardEnded', (id) => ended.push(id));
+      const running = start(worker);
       await waitFor(() => ended.length === 1, 'the shard treated as ended');
       const calls = proxy.count('Kinesis_20131202.GetRecords');
       await new Promise((r) => setTimeout(r, 800));
       assert.equal(proxy.count('Kinesis_20131202.GetRecords'), calls, 'no more reads of a shard that is gone');
-      await scheduler.shutdown();
+      await worker.shutdown();
       await running;
     } finally {
       await proxy.stop();
