@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server } from 'node:net';
@@ -92,16 +93,29 @@ function closeServer(server: Server): Promise<void> {
 
 type ServerFactory = (options: Record<string, unknown>) => Server;
 
+/**
+ * dynalite and kinesalite throw from a request's 'error' handler, so a client that disconnects in the
+ * middle of sending a request (a worker killed with -9, a test's client torn down) crashes the process
+ * hosting them with an uncaught "aborted". The client is gone: such a request is simply dropped.
+ */
+function tolerateClientAborts(server: Server): Server {
+  server.prependListener('request', (req: IncomingMessage) => {
+    const on = req.on.bind(req);
+    req.on = ((event: string, listener: (...args: unknown[]) => void) => on(event, event === 'error' ? () => undefined : listener)) as typeof req.on;
+  });
+  return server;
+}
+
 export async function startDynalite(port = 0): Promise<LocalServer> {
   const dynalite = requireOptional('dynalite') as ServerFactory;
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const server = tolerateClientAborts(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }));
   const bound = await listen(server, port);
   return { endpoint: `http://127.0.0.1:${bound}`, stop: () => closeServer(server) };
 }
 
 export async function startKinesalite(port = 0): Promise<KinesisLocalServer> {
   const kinesalite = requireOptional('kinesalite') as ServerFactory;
-  const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });
+  const server = tolerateClientAborts(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 }));
   const bound = await listen(server, port);
   return { endpoint: `http://127.0.0.1:${bound}`, stop: () => closeServer(server) };
 }
