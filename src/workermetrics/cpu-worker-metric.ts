@@ -52,10 +52,6 @@ class CpuDelta {
   }
 }
 
-export interface CgroupPaths {
-  root?: string;
-}
-
 /** cgroup v2: cpu.stat `usage_usec`, limit from cpu.max (`max` = the effective cpuset). */
 export class Cgroupv2CpuWorkerMetric implements WorkerMetric {
   readonly shortName = WorkerMetricType.CPU;

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { JavaWorkerBuild } from './java-build.ts';
 import type { WorkerEvent } from '../support/cluster.ts';
 import type { SchedulerConfig } from '../../src/index.ts';
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 const TS_WORKER = fileURLToPath(new URL('../support/worker-process.ts', import.meta.url));
 
@@ -127,4 +128,28 @@ export class Fleet {
   initAfter(shardId: string, from: number): WorkerEvent | undefined {
     return this.events.slice(from).filter((e) => e.t === 'init' && e.shardId === shardId).at(-1);
   }
+}
+
+/** KCL 3.x adds an index on leaseOwner with an on-demand UpdateTable that dynalite refuses: create the table with it. */
+export async function createTableWith3xIndex(dynamodb: DynamoDBClient, table: string): Promise<void> {
+  const throughput = { ReadCapacityUnits: 10, WriteCapacityUnits: 10 };
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: table,
+      KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }],
+      AttributeDefinitions: [
+        { AttributeName: 'leaseKey', AttributeType: 'S' },
+        { AttributeName: 'leaseOwner', AttributeType: 'S' },
+      ],
+      ProvisionedThroughput: throughput,
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'LeaseOwnerToLeaseKeyIndex',
+          KeySchema: [{ AttributeName: 'leaseOwner', KeyType: 'HASH' }, { AttributeName: 'leaseKey', KeyType: 'RANGE' }],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+          ProvisionedThroughput: throughput,
+        },
+      ],
+    }),
+  );
 }

@@ -5,7 +5,7 @@
 import { describe, it, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnv, uniqueName, createStream, putRecords, waitFor, splitShard, makeRecords, listShards, type TestEnv, type PutResult } from '../support/env.ts';
-import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
 import { isLeader } from '../../src/leases/leader-decider.ts';
 import type { Lease } from '../../src/leases/lease.ts';
@@ -13,7 +13,7 @@ import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { aggregate, type InitializationInput } from '../../src/index.ts';
 import { testScheduler, start } from '../support/scheduler.ts';
 import { buildJavaWorker, missingToolchain, type JavaWorkerBuild, type KclVersion } from './java-build.ts';
-import { Fleet } from './fleet.ts';
+import { Fleet, createTableWith3xIndex } from './fleet.ts';
 
 const REQUIRED = Boolean(process.env.CI || process.env.TS_KCL_REQUIRE_JAVA);
 const FAILOVER_MS = 3000;
@@ -43,30 +43,6 @@ const knownJavaError = (e: Record<string, unknown>): boolean => Array.isArray(e.
 
 const seqAtLeast = (a: string, b: string): boolean => (/^\d+$/.test(a) && /^\d+$/.test(b) ? BigInt(a) >= BigInt(b) : a === b);
 
-/** KCL 3.x adds an index on leaseOwner with an on-demand UpdateTable that dynalite refuses: create the table with it. */
-async function createTableWith3xIndex(env: TestEnv, table: string): Promise<void> {
-  const throughput = { ReadCapacityUnits: 10, WriteCapacityUnits: 10 };
-  await env.dynamodb.send(
-    new CreateTableCommand({
-      TableName: table,
-      KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }],
-      AttributeDefinitions: [
-        { AttributeName: 'leaseKey', AttributeType: 'S' },
-        { AttributeName: 'leaseOwner', AttributeType: 'S' },
-      ],
-      ProvisionedThroughput: throughput,
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'LeaseOwnerToLeaseKeyIndex',
-          KeySchema: [{ AttributeName: 'leaseOwner', KeyType: 'HASH' }, { AttributeName: 'leaseKey', KeyType: 'RANGE' }],
-          Projection: { ProjectionType: 'KEYS_ONLY' },
-          ProvisionedThroughput: throughput,
-        },
-      ],
-    }),
-  );
-}
-
 export function describeMixedFleet(version: KclVersion): void {
   describe(`a mixed fleet with the Java KCL ${version}`, () => {
     let env: TestEnv;
@@ -87,7 +63,7 @@ export function describeMixedFleet(version: KclVersion): void {
       const stream = uniqueName('mixed');
       const app = uniqueName('mixed-app');
       await createStream(env.kinesis, stream, 8);
-      if (version === '3.5.1') await createTableWith3xIndex(env, app);
+      if (version === '3.5.1') await createTableWith3xIndex(env.dynamodb, app);
       const refresher = new DynamoDBLeaseRefresher(env.dynamodb, app);
       const javaOpts = { stream, app, endpoints: env.clientConfig.endpoints, cbor: true, failoverMs: FAILOVER_MS, maxLeasesToStealAtOneTime: 4 };
       const startJava = (id: string): void => fleet.spawnJava(java, id, javaOpts);

@@ -7,11 +7,11 @@
 // each state is kept.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ScanCommand, CreateTableCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { startEnv, uniqueName, createStream, putRecords, waitFor, splitShard, listShards } from '../support/env.ts';
 import { aggregate } from '../../src/retrieval/aggregation/index.ts';
 import { buildJavaWorker, type KclVersion } from './java-build.ts';
-import { Fleet } from './fleet.ts';
+import { Fleet, createTableWith3xIndex } from './fleet.ts';
 import { StreamTracker } from '../../src/multistream/stream-tracker.ts';
 
 type Item = Record<string, AttributeValue>;
@@ -47,29 +47,8 @@ try {
   const other = uniqueName('fixture-other');
   if (multi) await createStream(env.kinesis, other, 1);
   const streamIds = multi ? await Promise.all([stream, other].map((s) => new StreamTracker([], env.kinesis, 'LATEST', 10000).describe({ streamName: s }).then((t) => t.identifier))) : undefined;
-  if (mode === '3x') {
-    // dynalite refuses the on-demand UpdateTable that adds 3.x's index: create the table with it.
-    const throughput = { ReadCapacityUnits: 10, WriteCapacityUnits: 10 };
-    await env.dynamodb.send(
-      new CreateTableCommand({
-        TableName: app,
-        KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }],
-        AttributeDefinitions: [
-          { AttributeName: 'leaseKey', AttributeType: 'S' },
-          { AttributeName: 'leaseOwner', AttributeType: 'S' },
-        ],
-        ProvisionedThroughput: throughput,
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: 'LeaseOwnerToLeaseKeyIndex',
-            KeySchema: [{ AttributeName: 'leaseOwner', KeyType: 'HASH' }, { AttributeName: 'leaseKey', KeyType: 'RANGE' }],
-            Projection: { ProjectionType: 'KEYS_ONLY' },
-            ProvisionedThroughput: throughput,
-          },
-        ],
-      }),
-    );
-  }
+  // dynalite refuses the on-demand UpdateTable that adds 3.x's index: create the table with it.
+  if (mode === '3x') await createTableWith3xIndex(env.dynamodb, app);
   const seen = new Map<string, Item>();
   let scanning = true;
   const scanner = (async () => {
