@@ -5,6 +5,7 @@
 // heapUsed after it), the same two lines bench/go-kcl/main.go prints for the Go KCL.
 //   node bench/lib/lean-child.js kcl|raw '{"kinesis","dynamodb","stream","app","records","pollMs","idleMs"}'
 import './quiet-sdk-warning.js';
+import { listAllShards } from './list-shards.js';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -51,13 +52,7 @@ async function raw() {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const kinesis = new KinesisClient({ region: 'us-east-1', credentials, endpoint: opts.kinesis, requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true } }) });
-  const shards = [];
-  let token;
-  do {
-    const out = await kinesis.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: opts.stream }));
-    shards.push(...out.Shards);
-    token = out.NextToken;
-  } while (token);
+  const shards = await listAllShards(kinesis, ListShardsCommand, opts.stream);
   let read = 0;
   await Promise.all(
     shards.map(async (shard) => {

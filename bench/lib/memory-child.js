@@ -9,6 +9,7 @@
 //              until it holds every lease and has delivered every record, then idle for opts.idleMs
 // opts.forceGc (with node --expose-gc): a full GC before each sample, so heapUsed is the live heap.
 import './quiet-sdk-warning.js';
+import { listAllShards } from './list-shards.js';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -72,13 +73,7 @@ if (mode === 'empty' || mode === 'sdk') {
     endpoint: opts.kinesis,
     requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true } }),
   });
-  const shards = [];
-  let token;
-  do {
-    const out = await kinesis.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: opts.stream }));
-    shards.push(...out.Shards);
-    token = out.NextToken;
-  } while (token);
+  const shards = await listAllShards(kinesis, ListShardsCommand, opts.stream);
   let delivered = 0;
   let stopAt = Infinity;
   let ready;
