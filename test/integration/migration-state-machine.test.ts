@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { startDynalite, type LocalServer } from '../../src/local/local-servers.ts';
-import { silentLogger } from '../../src/common/logger.ts';
+import { silentLogger, type Logger } from '../../src/common/logger.ts';
 import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
 import { loadLeaseAssignmentData } from '../../src/assignment/lease-assignment-data.ts';
 import { updateWorkerMetricStats } from '../../src/workermetrics/worker-metric-stats-dao.ts';
@@ -92,17 +92,23 @@ describe('client-version migration state machine (dynalite)', () => {
     return tableName;
   }
 
-  function worker(tableName: string, workerId: string, config: ClientVersionConfig, leader = false): { machine: MigrationStateMachine; runtime: FakeRuntime } {
+  function worker(
+    tableName: string,
+    workerId: string,
+    config: ClientVersionConfig,
+    leader = false,
+    via: { client: DynamoDBClient; logger: Logger } = { client, logger: silentLogger },
+  ): { machine: MigrationStateMachine; runtime: FakeRuntime } {
     const runtime = new FakeRuntime(leader, () => loadLeaseAssignmentData({ client, tableName, requestTimeoutMs: REQUEST_TIMEOUT_MS, abortSignal: shutdown.signal }));
     const machine = new MigrationStateMachine({
-      client,
+      client: via.client,
       tableName,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       signal: shutdown.signal,
       workerId,
       config,
       runtime,
-      logger: silentLogger,
+      logger: via.logger,
       monitorIntervalMs: INTERVAL_MS,
       readyStabilityMs: STABILITY_MS,
     });
@@ -258,6 +264,30 @@ describe('client-version migration state machine (dynalite)', () => {
       proxy.inject('DynamoDB_20120810.UpdateItem', 'destroy');
       await assert.rejects(dao.updateIfClientVersion(updateMigrationState(flipped, 'CLIENT_VERSION_2X', 'w', 5), 'CLIENT_VERSION_3X_WITH_ROLLBACK'));
       assert.equal((await dao.get())?.clientVersion, 'CLIENT_VERSION_3X_WITH_ROLLBACK');
+    } finally {
+      proxied.destroy();
+      await proxy.stop();
+    }
+  });
+
+  it('a failed monitor read is logged as a warning and retried the next period', async () => {
+    const tableName = await leaseTable();
+    const dao = new MigrationStateDao({ client, tableName, requestTimeoutMs: REQUEST_TIMEOUT_MS, signal: shutdown.signal });
+    const upgraded = updateMigrationState(updateMigrationState({ clientVersion: 'CLIENT_VERSION_INIT', modifiedBy: 'w', modifiedTimestamp: 1, history: [] }, 'CLIENT_VERSION_UPGRADE_FROM_2X', 'w', 2), 'CLIENT_VERSION_3X_WITH_ROLLBACK', 'w', 3);
+    assert.equal(await dao.createIfNotExists(upgraded), true);
+    const proxy = new FaultProxy(server.endpoint);
+    const proxied = new DynamoDBClient({ region, credentials, endpoint: await proxy.start(), maxAttempts: 1 });
+    const warnings: string[] = [];
+    const logger: Logger = { ...silentLogger, warn: (obj: object | string, msg?: string) => void warnings.push(msg ?? (typeof obj === 'string' ? obj : JSON.stringify(obj))) };
+    try {
+      const a = worker(tableName, 'worker-a', clientVersionConfigOf('compatible-with-2.x'), false, { client: proxied, logger });
+      assert.equal(await a.machine.initialize(), 'CLIENT_VERSION_3X_WITH_ROLLBACK');
+      proxy.inject('DynamoDB_20120810.GetItem', 'destroy', { times: 2 });
+      await writeAsMigrationTool(tableName, 'CLIENT_VERSION_2X');
+      await waitFor(() => a.machine.currentClientVersion() === 'CLIENT_VERSION_2X', 'the worker to follow the rollback past two failed reads', 10_000);
+      assert.equal(proxy.faulted('DynamoDB_20120810.GetItem'), 2);
+      assert.equal(warnings.filter((w) => w.includes('client version change monitor failed')).length, 2, warnings.join('; '));
+      await a.machine.stop();
     } finally {
       proxied.destroy();
       await proxy.stop();
