@@ -72,6 +72,10 @@ const METRICS_OPERATION = 'Migration';
  * 3X_WITH_ROLLBACK, a 3.x-configured worker's move to 3X, the KCL migration tool's rollback to 2X
  * and roll-forward to UPGRADE_FROM_2X. Monitors are loops that end only on stop(); a failed run is
  * logged (WARN) and retried the next period.
+ *
+ * Only the 3.5 single-table layout: the item lives in the lease table (`leaseKey` = `Migration3.0`).
+ * A fleet whose item is still in a pre-3.5 `<app>-CoordinatorState` table is not detected: this
+ * worker would start from its own configuration in the lease table.
  */
 export class MigrationStateMachine {
   private version: ClientVersion = 'CLIENT_VERSION_INIT';
