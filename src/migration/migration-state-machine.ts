@@ -36,6 +36,12 @@ export interface MigrationRuntime {
   loadAssignmentData(): Promise<{ leases: ReadinessLease[]; workerMetrics: WorkerMetricStats[] }>;
   /** Optional: which leader decider is in force, '2.x' deterministic shuffle (shard sync) or '3.x' lock-based. */
   setLeaderDecider?(decider: '2.x' | '3.x'): void;
+  /**
+   * Optional: start creating the lease table's LeaseOwnerToLeaseKeyIndex (UpdateTable; Java's
+   * createLeaseOwnerToLeaseKeyIndexIfNotExists, without waiting). The flip waits for that index to be
+   * ACTIVE; the leader calls this each period while the index is missing.
+   */
+  createLeaseOwnerToLeaseKeyIndexIfNotExists?(): Promise<void>;
 }
 
 export interface MigrationStateMachineOptions {
@@ -241,6 +247,8 @@ export class MigrationStateMachine {
   private async checkMigrationReady(epoch: number, stabilizer: ReadinessStabilizer): Promise<ReadinessStabilizer> {
     if (!(await this.options.runtime.isLeader())) return resetStabilizer(stabilizer);
     const leaseOwnerIndexActive = await isLeaseOwnerToLeaseKeyIndexActive(this.table);
+    // Java creates the index on entering UPGRADE_FROM_2X (createGsi(false)); here the leader asks for it until it is there.
+    if (!leaseOwnerIndexActive) await this.options.runtime.createLeaseOwnerToLeaseKeyIndexIfNotExists?.();
     const data = leaseOwnerIndexActive ? await this.options.runtime.loadAssignmentData() : { leases: [], workerMetrics: [] };
     const now = Date.now();
     const ready = isReadyForUpgradeTo3x({ leaseOwnerIndexActive, ...data, nowMillis: now, workerMetricsExpiryMs: this.options.workerMetricsExpiryMs ?? WORKER_METRICS_EXPIRY_MS });

@@ -27,6 +27,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
 class FakeRuntime implements MigrationRuntime {
   readonly calls: string[] = [];
   leaderChecks = 0;
+  indexCreations = 0;
   constructor(
     private readonly leader: boolean,
     private readonly load: MigrationRuntime['loadAssignmentData'],
@@ -39,6 +40,10 @@ class FakeRuntime implements MigrationRuntime {
   }
   setLeaderDecider(decider: '2.x' | '3.x'): void {
     this.calls.push(`leader:${decider}`);
+  }
+  createLeaseOwnerToLeaseKeyIndexIfNotExists(): Promise<void> {
+    this.indexCreations++;
+    return Promise.resolve();
   }
   isLeader(): Promise<boolean> {
     this.leaderChecks++;
@@ -187,6 +192,7 @@ describe('client-version migration state machine (dynalite)', () => {
       assert.ok(state.modifiedTimestamp - allReportingAt >= STABILITY_MS, `flipped ${state.modifiedTimestamp - allReportingAt} ms after every owner reported`);
       assert.deepEqual(state?.history.map((h) => h.lastClientVersion), ['CLIENT_VERSION_UPGRADE_FROM_2X', 'CLIENT_VERSION_INIT']);
       for (const w of [a, b]) assert.deepEqual(w.runtime.calls.slice(3), ['mode:3.x', 'leader:3.x']);
+      assert.equal(a.runtime.indexCreations, 0); // the index was there from the start
     });
 
     it('a rollback written by the KCL migration tool (cv=2X) switches both back to 2.x and stops their metrics', async () => {
@@ -292,5 +298,21 @@ describe('client-version migration state machine (dynalite)', () => {
       proxied.destroy();
       await proxy.stop();
     }
+  });
+
+  it('does not flip while the lease table has no LeaseOwnerToLeaseKeyIndex; the leader asks for it each period', async () => {
+    const tableName = uniqueName('migration-no-index');
+    const leases = new DynamoDBLeaseRefresher(client, tableName);
+    await leases.createLeaseTableIfNotExists();
+    await leases.waitUntilLeaseTableExists(10_000);
+    await leases.createLeaseIfNotExists(testLease('shardId-000000000000', 'worker-a'));
+    await publishMetrics(tableName, 'worker-a');
+    const a = worker(tableName, 'worker-a', clientVersionConfigOf('compatible-with-2.x'), true);
+    assert.equal(await a.machine.initialize(), 'CLIENT_VERSION_UPGRADE_FROM_2X');
+    // Past the stable period several times over: every owner reports, but gsiStatusReady is false.
+    await waitFor(() => a.runtime.indexCreations >= 8, 'the leader to ask for the index 8 times', 10_000);
+    assert.equal(a.machine.currentClientVersion(), 'CLIENT_VERSION_UPGRADE_FROM_2X');
+    assert.equal((await stored(tableName))?.clientVersion, 'CLIENT_VERSION_UPGRADE_FROM_2X');
+    await a.machine.stop();
   });
 });
