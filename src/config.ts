@@ -239,6 +239,17 @@ export interface SchedulerConfig {
     parentShardPollIntervalMs?: number;
     /** How long startGracefulShutdown() waits for processors before giving up (resolving false). Default 60000. */
     gracefulShutdownTimeoutMs?: number;
+    /**
+     * The 2.x -> 3.x client-version migration (`Migration3.0` item): how often each worker reads it and
+     * the leader checks readiness (Java: 60000), and how long the fleet must stay ready before the
+     * leader flips it to 3.x (Java: 600000). Shorten only in tests.
+     */
+    clientVersionMigration?: {
+      /** Java's monitor period, 60000. */
+      monitorIntervalMs?: number;
+      /** Java's MigrationReadyMonitor stable period, 600000. */
+      readyStabilityMs?: number;
+    };
   };
   /** Per-shard task retries (Java LifecycleConfig). */
   lifecycle?: {
@@ -318,6 +329,7 @@ export interface ResolvedConfig {
     initializationBackoffMs: number;
     parentShardPollIntervalMs: number;
     gracefulShutdownTimeoutMs: number;
+    clientVersionMigration: { monitorIntervalMs: number; readyStabilityMs: number };
   };
   lifecycle: { taskBackoffTimeMs: number };
   processor: { callProcessRecordsEvenForEmptyRecordList: boolean; onProcessRecordsError: 'skip' | 'retry' };
@@ -525,6 +537,10 @@ export function resolveConfig(c: SchedulerConfig): ResolvedConfig {
       initializationBackoffMs: positiveInt('coordinator.initializationBackoffMs', co.initializationBackoffMs, 1000, 0),
       parentShardPollIntervalMs: positiveInt('coordinator.parentShardPollIntervalMs', co.parentShardPollIntervalMs, 10000),
       gracefulShutdownTimeoutMs: positiveInt('coordinator.gracefulShutdownTimeoutMs', co.gracefulShutdownTimeoutMs, 60000),
+      clientVersionMigration: {
+        monitorIntervalMs: positiveInt('coordinator.clientVersionMigration.monitorIntervalMs', co.clientVersionMigration?.monitorIntervalMs, 60000),
+        readyStabilityMs: positiveInt('coordinator.clientVersionMigration.readyStabilityMs', co.clientVersionMigration?.readyStabilityMs, 600000, 0),
+      },
     },
     lifecycle: { taskBackoffTimeMs: positiveInt('lifecycle.taskBackoffTimeMs', c.lifecycle?.taskBackoffTimeMs, 500) },
     processor: {

@@ -9,6 +9,7 @@ import { DynamoDBLockBasedLeaderDecider } from '../leader/dynamodb-lock-based-le
 import { selectCpuWorkerMetric } from '../workermetrics/cpu-worker-metric.ts';
 import { WorkerMetricStatsManager } from '../workermetrics/worker-metric-stats-manager.ts';
 import { WorkerMetricStatsReporter } from '../workermetrics/worker-metric-stats-reporter.ts';
+import { deleteWorkerMetricStats } from '../workermetrics/worker-metric-stats-dao.ts';
 
 export interface Kcl3ComponentsOptions {
   client: DynamoDBClient;
@@ -103,10 +104,21 @@ export class Kcl3Components {
     }
   }
 
-  /** Stops every loop and gives the leader lock up, so another worker leads at once. */
-  async stop(): Promise<void> {
+  /**
+   * Stops every loop and gives the leader lock up, so another worker leads at once. A graceful stop
+   * also deletes this worker's metrics item: the leader no longer counts it among the live workers.
+   */
+  async stop(graceful = false): Promise<void> {
+    const reported = this.reporting;
     this.setLeaseAssignment(false);
     this.setWorkerMetricsReporting(false);
+    await this.reporter?.stop(); // a report in flight must not bring the item back after the delete
+    if (graceful && reported && this.reporter) {
+      const { client, tableName, requestTimeoutMs, workerId, logger } = this.options;
+      await deleteWorkerMetricStats({ client, tableName, requestTimeoutMs, form: 'leaseTable', abortSignal: this.lockStop.signal }, workerId).catch((err: unknown) =>
+        logger.warn(errorFields(err), 'Could not delete this worker\'s metrics item; the leader ignores it once it is stale'),
+      );
+    }
     await this.leaderDecider.shutdown().catch((err: unknown) => this.options.logger.warn(errorFields(err), 'Could not give the leader lock up; it expires instead'));
     this.lockStop.abort();
   }

@@ -11,6 +11,9 @@ import { LeaseCoordinator, type LeaseAssignmentMode } from '../leases/lease-coor
 import { LeaseDiscoverer } from '../leases/lease-discoverer.ts';
 import { Kcl3Components } from './kcl3-components.ts';
 import { LeaseGracefulShutdownHandler } from '../lifecycle/lease-graceful-shutdown-handler.ts';
+import { MigrationStateMachine, type MigrationRuntime } from '../migration/migration-state-machine.ts';
+import { clientVersionConfigOf } from '../migration/client-version-behaviour.ts';
+import { loadLeaseAssignmentData } from '../assignment/lease-assignment-data.ts';
 import { placeRenewals } from '../leases/renewal-thread-messages.ts';
 import type { HeldLease } from '../leases/lease-renewer.ts';
 import type { Lease } from '../leases/lease.ts';
@@ -89,7 +92,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** KCL 3.x: leader lock, lease assignment, worker metrics. */
   private kcl3: Kcl3Components | undefined;
   private assignmentMode: LeaseAssignmentMode = '2.x';
+  /** Which leader is in force: Java 2.x's choice among the lease owners, or the 3.x lock. */
+  private leaderKind: LeaseAssignmentMode = '2.x';
   private handoffs: LeaseGracefulShutdownHandler | undefined;
+  /** The client-version migration: switches the two above while the worker runs. */
+  private migration: MigrationStateMachine | undefined;
   private readonly metrics: Metrics;
   private state: WorkerState = WorkerState.CREATED;
   private runPromise: Promise<void> | undefined;
@@ -122,6 +129,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.logger.error(errorFields(err), 'Worker failed to start');
         this.abort.abort();
         await this.coordinator?.stop().catch(() => undefined); // its renewal thread must not outlive the worker
+        await this.migration?.stop();
         await this.kcl3?.stop();
         await this.teardown();
         throw err;
@@ -164,6 +172,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     } else {
       this.single = createStreamRuntime(deps, { identifier: undefined, stream: c.stream, initialPosition: c.initialPosition });
     }
+    this.startKcl3(refresher);
     let initialized = false;
     let leases: Lease[] | undefined;
     try {
@@ -173,7 +182,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       initScope.add('Initialize.Success', initialized ? 1 : 0, 'Count', 'SUMMARY').end();
     }
     if (this.abort.signal.aborted) return;
-    if (c.kcl3.clientVersion === '3.x') this.startKcl3();
     this.coordinator = new LeaseCoordinator(
       refresher,
       {
@@ -213,23 +221,27 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.logger.info({ ...(this.multi ? { streams: this.multi.trackedRuntimes().map((r) => r.streamName) } : { stream: streamLabel(c.stream) }), table: c.tableName }, 'Worker started');
   }
 
-  /** KCL 3.x mode: the leader lock and assignment, worker metrics, GSI discovery and graceful handoff. */
-  private startKcl3(): void {
+  /**
+   * The KCL 3.x parts (leader lock, lease assignment, worker metrics, graceful handoff) and the
+   * client-version state machine that switches them on and off: at once for clientVersion '3.x', once
+   * the whole fleet is ready for 'compatible-with-2.x' (Java's migration, one `Migration3.0` item).
+   */
+  private startKcl3(refresher: DynamoDBLeaseRefresher): void {
     const c = this.config;
-    this.kcl3 = new Kcl3Components({
-      client: this.clients!.dynamodb,
+    const signal = this.abort.signal;
+    const client = this.clients!.dynamodb;
+    const kcl3 = new Kcl3Components({
+      client,
       tableName: c.tableName,
       requestTimeoutMs: c.lease.dynamoDbRequestTimeoutMs,
-      signal: this.abort.signal,
+      signal,
       workerId: this.workerId,
       config: c.kcl3,
       logger: this.logger,
       metrics: this.metrics,
     });
-    this.assignmentMode = '3.x';
-    this.kcl3.start();
-    this.kcl3.setLeaseAssignment(true);
-    this.kcl3.setWorkerMetricsReporting(true);
+    this.kcl3 = kcl3;
+    kcl3.start();
     if (c.kcl3.assignment.isGracefulLeaseHandoffEnabled) {
       this.handoffs = new LeaseGracefulShutdownHandler(
         {
@@ -240,6 +252,37 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         childLogger(this.logger, { component: 'LeaseGracefulShutdownHandler' }),
       );
     }
+    const table = { client, tableName: c.tableName, requestTimeoutMs: c.lease.dynamoDbRequestTimeoutMs, abortSignal: signal };
+    const runtime: MigrationRuntime = {
+      setLeaseAssignmentMode: (mode) => {
+        if (mode !== this.assignmentMode) this.logger.info({ from: this.assignmentMode, to: mode }, 'Lease assignment mode changes');
+        this.assignmentMode = mode;
+        kcl3.setLeaseAssignment(mode === '3.x');
+        this.coordinator?.assignmentModeChanged();
+      },
+      setWorkerMetricsReporting: (on) => kcl3.setWorkerMetricsReporting(on),
+      setLeaderDecider: (kind) => (this.leaderKind = kind),
+      isLeader: () => this.isLeader(),
+      loadAssignmentData: async () => {
+        const data = await loadLeaseAssignmentData(table);
+        return { leases: data.leases.map((l) => ({ leaseKey: l.leaseKey, ...(l.leaseOwner !== undefined ? { leaseOwner: l.leaseOwner } : {}) })), workerMetrics: data.workerMetrics };
+      },
+      createLeaseOwnerToLeaseKeyIndexIfNotExists: () => refresher.requestOwnerIndex({ abortSignal: signal }),
+    };
+    this.migration = new MigrationStateMachine({
+      client,
+      tableName: c.tableName,
+      requestTimeoutMs: c.lease.dynamoDbRequestTimeoutMs,
+      signal,
+      workerId: this.workerId,
+      config: clientVersionConfigOf(c.kcl3.clientVersion),
+      runtime,
+      logger: childLogger(this.logger, { component: 'MigrationStateMachine' }),
+      metrics: this.metrics,
+      monitorIntervalMs: c.coordinator.clientVersionMigration.monitorIntervalMs,
+      readyStabilityMs: c.coordinator.clientVersionMigration.readyStabilityMs,
+      workerMetricsExpiryMs: 2 * c.kcl3.sampling.reporterFrequencyMillis,
+    });
   }
 
   /** The end of a graceful handoff: the consumer is done (or told the lease is lost); the lease goes to its new owner. */
@@ -254,7 +297,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** The shard-sync leader: the 3.x leader lock holder, or Java 2.x's choice among the lease owners. */
   private async isLeader(): Promise<boolean> {
     if (!this.coordinator) return false;
-    if (this.kcl3 && this.assignmentMode === '3.x') return this.kcl3.isLeader();
+    if (this.kcl3 && this.leaderKind === '3.x') return this.kcl3.isLeader();
     return isLeader(this.workerId, this.coordinator.taker.lastScan);
   }
 
@@ -275,11 +318,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= maxInitializationAttempts && !this.abort.signal.aborted; attempt++) {
       try {
-        const withOwnerIndex = this.config.kcl3.clientVersion === '3.x';
-        if (await refresher.createLeaseTableIfNotExists({ abortSignal: this.abort.signal }, { withOwnerIndex })) this.logger.info({ table: this.config.tableName }, 'Created lease table');
+        // With the 3.x owner index from the start: 3.x needs it, and a 2.x fleet's migration waits for it.
+        if (await refresher.createLeaseTableIfNotExists({ abortSignal: this.abort.signal }, { withOwnerIndex: true })) this.logger.info({ table: this.config.tableName }, 'Created lease table');
         await refresher.waitUntilLeaseTableExists(600000, this.abort.signal);
-        if (withOwnerIndex) await refresher.createOwnerIndexIfNotExists(600000, this.abort.signal);
-        return await this.initialSync(refresher);
+        if (this.config.kcl3.clientVersion === '3.x') await refresher.createOwnerIndexIfNotExists(600000, this.abort.signal);
+        const leases = await this.initialSync(refresher);
+        await this.migration?.initialize();
+        return leases;
       } catch (err) {
         if (this.abort.signal.aborted) return undefined;
         if (err instanceof LeaseTableModeError) throw err;
@@ -485,7 +530,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     ).then(() => Promise.all(withoutConsumer.map((key) => this.releaseOrDrop(key)))); // finished shards' leases
     const allDone = await settlesWithin(finished, timeoutMs);
     if (!allDone) this.logger.warn({ timeoutMs }, 'Graceful shutdown timed out; stopping the remaining processors');
-    await this.kcl3?.stop(); // the leader lock given up: another worker leads at once
+    await this.migration?.stop();
+    await this.kcl3?.stop(true); // the leader lock given up: another worker leads at once
     await this.shutdown();
     return allDone;
   }
@@ -509,6 +555,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // nothing it was still doing starts a consumer or a loop after this point.
     await this.startPromise?.catch(() => undefined);
     await this.coordinator?.stop().catch((err: unknown) => this.logger.warn(errorFields(err), 'Stopping the lease coordinator failed'));
+    await this.migration?.stop();
     await this.kcl3?.stop();
     const entries = [...this.consumers.values()];
     this.consumers.clear();

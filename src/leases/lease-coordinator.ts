@@ -81,7 +81,7 @@ export class LeaseCoordinator {
       if (renewal) this.logger.info({ reason: renewal.mainThread }, 'Renewing leases on the main thread: a busy event loop can delay renewals');
       this.renewer = new LeaseRenewer(refresher, options.workerId, options.failoverTimeMs, renewerLogger, metrics, onLost);
     }
-    if (!(renewal && 'thread' in renewal)) this.renewer.recordThroughputOver(options.renewerIntervalMs);
+    if (this.mode() === '3.x') this.renewer.recordThroughputOver(options.renewerIntervalMs);
     this.renewer.onHandoffRequested = (key, newOwner) => listener.handoffRequested?.(key, newOwner);
     this.taker = new LeaseTaker(refresher, options, childLogger(logger, { component: 'LeaseTaker' }), metrics);
     this.peerWatch = new PeerWatch(options.failoverTimeMs);
@@ -181,6 +181,12 @@ export class LeaseCoordinator {
 
   private mode(): LeaseAssignmentMode {
     return this.options.assignmentMode?.() ?? '2.x';
+  }
+
+  /** A client-version change: throughput on renew is written in 3.x mode only (the 3.x leader reads it). */
+  assignmentModeChanged(): void {
+    this.renewer.recordThroughputOver(this.mode() === '3.x' ? this.options.renewerIntervalMs : 0);
+    this.wakeTaker();
   }
 
   /** Runs a taker round soon (e.g. after shard sync created leases); in 3.x mode, a discovery round. */

@@ -45,9 +45,16 @@ export class LeaseRenewer {
   /** Prepares to hold leases (the renewal thread starts here); nothing to do on this thread. */
   start(): void {}
 
-  /** Throughput is bytes per renewal interval (Java LeaseStatsRecorder); 0 = not written. */
+  /**
+   * Writes each lease's throughput with its renewals (Java LeaseStatsRecorder: bytes per renewal
+   * interval, smoothed), or stops; 0 = not written. Only the 3.x leader reads it, so 2.x-mode items keep
+   * the 2.x attributes.
+   */
   recordThroughputOver(renewerIntervalMs: number): void {
     this.renewerIntervalMs = renewerIntervalMs;
+    if (renewerIntervalMs > 0) return;
+    this.throughput.clear();
+    for (const held of this.held.values()) delete held.lease.throughputKBps;
   }
 
   /**

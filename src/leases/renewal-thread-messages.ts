@@ -72,6 +72,7 @@ export type ToRenewalThread =
   | { type: 'update'; id: number; leaseKey: string; token: string; lease: Lease }
   | { type: 'release'; id: number; leaseKey: string; token: string; timeoutMs: number }
   | { type: 'renewNow'; id: number }
+  | { type: 'throughput'; renewerIntervalMs: number }
   | { type: 'close' };
 
 export interface SerializedError {

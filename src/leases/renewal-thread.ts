@@ -38,7 +38,6 @@ const renewer = new LeaseRenewer(refresher, settings.workerId, settings.failover
   lostTokens.delete(leaseKey);
   post({ type: 'lost', leaseKey, token, reason });
 });
-renewer.recordThroughputOver(settings.renewerIntervalMs);
 renewer.onHandoffRequested = (leaseKey, newOwner) => {
   const token = lostTokens.get(leaseKey);
   if (token !== undefined) post({ type: 'handoff', leaseKey, token, newOwner });
@@ -81,6 +80,9 @@ async function handle(m: ToRenewalThread): Promise<void> {
       post({ type: 'reply', id: m.id, ok });
       return;
     }
+    case 'throughput':
+      renewer.recordThroughputOver(m.renewerIntervalMs);
+      return;
     case 'renewNow':
       await renewer.renewLeases();
       post({ type: 'reply', id: m.id, ok: true });

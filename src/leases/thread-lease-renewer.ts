@@ -134,6 +134,11 @@ export class ThreadLeaseRenewer extends LeaseRenewer {
     return held;
   }
 
+  /** The thread's renewer writes the throughput (or stops). */
+  override recordThroughputOver(renewerIntervalMs: number): void {
+    this.post({ type: 'throughput', renewerIntervalMs });
+  }
+
   /** One renewal round now, in the thread (it also runs them on its own schedule). */
   override async renewLeases(): Promise<void> {
     await this.request({ type: 'renewNow' });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '../../src/common/logger.ts';
 import type { TestEnv } from '../support/env.ts';
+import { isLeaseItem } from '../../src/leases/dynamodb/lease-serializer.ts';
 
 export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), prefix));
 
@@ -37,7 +38,7 @@ export interface LeaseRow {
 export async function leaseRows(dynamodb: DynamoDBClient, table: string): Promise<Map<string, LeaseRow>> {
   const out = await dynamodb.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
   const rows = new Map<string, LeaseRow>();
-  for (const item of out.Items ?? []) {
+  for (const item of (out.Items ?? []).filter(isLeaseItem)) {
     const leaseKey = item.leaseKey!.S!;
     rows.set(leaseKey, { leaseKey, checkpoint: item.checkpoint!.S!, ...(item.leaseOwner?.S ? { leaseOwner: item.leaseOwner.S } : {}) });
   }

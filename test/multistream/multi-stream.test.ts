@@ -6,6 +6,7 @@ import { startEnv, uniqueName, waitFor, createStream, putRecords, makeRecords, s
 import { testScheduler, start } from '../support/scheduler.ts';
 import type { Scheduler, StreamConfig } from '../../src/index.ts';
 import { streamRecorder } from '../support/recording-processor.ts';
+import { isLeaseItem } from '../../src/leases/dynamodb/lease-serializer.ts';
 
 const epochOf = async (env: TestEnv, stream: string): Promise<number> => {
   const d = await env.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
@@ -13,7 +14,7 @@ const epochOf = async (env: TestEnv, stream: string): Promise<number> => {
 };
 
 const scanLeases = async (env: TestEnv, table: string): Promise<Record<string, { S?: string; N?: string; SS?: string[] }>[]> =>
-  ((await env.dynamodb.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items ?? []);
+  ((await env.dynamodb.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items ?? []).filter(isLeaseItem);
 
 describe('multi-stream mode (kinesalite + dynalite)', () => {
   let env: TestEnv;

@@ -14,6 +14,7 @@ import { planFaults, type PlannedAction } from './schedule.ts';
 import { startProducer } from './producer.ts';
 import { seeded } from './random.ts';
 import { FaultDriver, sleep } from './fault-driver.ts';
+import { isLeaseItem } from '../../src/leases/dynamodb/lease-serializer.ts';
 
 export interface SoakOptions {
   seed: number;
@@ -71,7 +72,7 @@ async function readFinalState(kinesis: KinesisClient, dynamodb: DynamoDBClient, 
       parents: [s.ParentShardId, s.AdjacentParentShardId].filter((x): x is string => x !== undefined),
       closed: s.SequenceNumberRange?.EndingSequenceNumber !== undefined,
     })),
-    table: (scan.Items ?? []).map((item) => ({ leaseKey: item['leaseKey']?.S ?? '?', checkpoint: item['checkpoint']?.S ?? '?', owner: item['leaseOwner']?.S })),
+    table: (scan.Items ?? []).filter(isLeaseItem).map((item) => ({ leaseKey: item['leaseKey']?.S ?? '?', checkpoint: item['checkpoint']?.S ?? '?', owner: item['leaseOwner']?.S })),
   };
 }
 

@@ -106,39 +106,42 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
    */
   async createOwnerIndexIfNotExists(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const options = signal ? { abortSignal: signal } : undefined;
-    if ((await this.ownerIndexStatus(options)) === undefined) {
-      try {
-        await this.call('UpdateTable', options, (o) => this.client.send(new UpdateTableCommand({
-            TableName: this.tableName,
-            AttributeDefinitions: [
-              { AttributeName: LeaseAttribute.leaseKey, AttributeType: 'S' },
-              { AttributeName: LeaseAttribute.leaseOwner, AttributeType: 'S' },
-            ],
-            GlobalSecondaryIndexUpdates: [{
-              Create: {
-                IndexName: LEASE_OWNER_INDEX,
-                KeySchema: [
-                  { AttributeName: LeaseAttribute.leaseOwner, KeyType: 'HASH' },
-                  { AttributeName: LeaseAttribute.leaseKey, KeyType: 'RANGE' },
-                ],
-                Projection: { ProjectionType: 'KEYS_ONLY' },
-                ...(this.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: { ReadCapacityUnits: 10, WriteCapacityUnits: 10 } } : {}),
-              },
-            }],
-          }), o));
-      } catch (err) {
-        if (!(err instanceof Error && /already exists|ResourceInUse/i.test(`${err.name} ${err.message}`))) {
-          throw new InvalidStateException(
-            `Lease table ${this.tableName} has no ${LEASE_OWNER_INDEX} index, which KCL 3.x mode needs, and adding it failed (${err instanceof Error ? err.message : String(err)}): ` +
-              `add the index (hash leaseOwner, range leaseKey, KEYS_ONLY) to the table, or run with clientVersion 'compatible-with-2.x'`,
-          );
-        }
-      }
-    }
+    await this.requestOwnerIndex(options);
     const deadline = performance.now() + timeoutMs;
     for (let delay = 50; (await this.ownerIndexStatus(options)) !== 'ACTIVE'; delay = Math.min(delay * 2, 1000)) {
       if (performance.now() > deadline) throw new InvalidStateException(`The ${LEASE_OWNER_INDEX} index of ${this.tableName} did not become ACTIVE within ${timeoutMs} ms`);
       await sleep(delay, signal);
+    }
+  }
+
+  /** Asks DynamoDB to add the owner index when the table lacks it, without waiting for it to be built. */
+  async requestOwnerIndex(options?: CallOptions): Promise<void> {
+    if ((await this.ownerIndexStatus(options)) !== undefined) return;
+    try {
+      await this.call('UpdateTable', options, (o) => this.client.send(new UpdateTableCommand({
+          TableName: this.tableName,
+          AttributeDefinitions: [
+            { AttributeName: LeaseAttribute.leaseKey, AttributeType: 'S' },
+            { AttributeName: LeaseAttribute.leaseOwner, AttributeType: 'S' },
+          ],
+          GlobalSecondaryIndexUpdates: [{
+            Create: {
+              IndexName: LEASE_OWNER_INDEX,
+              KeySchema: [
+                { AttributeName: LeaseAttribute.leaseOwner, KeyType: 'HASH' },
+                { AttributeName: LeaseAttribute.leaseKey, KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'KEYS_ONLY' },
+              ...(this.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: { ReadCapacityUnits: 10, WriteCapacityUnits: 10 } } : {}),
+            },
+          }],
+        }), o));
+    } catch (err) {
+      if (err instanceof Error && /already exists|ResourceInUse/i.test(`${err.name} ${err.message}`)) return;
+      throw new InvalidStateException(
+        `Lease table ${this.tableName} has no ${LEASE_OWNER_INDEX} index, which KCL 3.x needs, and adding it failed (${err instanceof Error ? err.message : String(err)}): ` +
+          `add the index (hash leaseOwner, range leaseKey, KEYS_ONLY) to the table, or run with clientVersion 'compatible-with-2.x'`,
+      );
     }
   }
 
