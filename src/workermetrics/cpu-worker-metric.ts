@@ -59,6 +59,7 @@ export class Cgroupv2CpuWorkerMetric implements WorkerMetric {
   private readonly delta = new CpuDelta();
 
   /**
+   * A CPU metric of this process alone.
    * @param maxUtilization the operating range's ceiling, in percent (Java's default 100).
    * @param cpuUsage this process's CPU time (injectable for tests).
    * @param now the wall clock.
@@ -92,6 +93,7 @@ export class Cgroupv1CpuWorkerMetric implements WorkerMetric {
   private readonly delta = new CpuDelta();
 
   /**
+   * A CPU metric of this process alone.
    * @param maxUtilization the operating range's ceiling, in percent (Java's default 100).
    * @param cpuUsage this process's CPU time (injectable for tests).
    * @param now the wall clock.
@@ -124,6 +126,7 @@ export class ProcessCpuWorkerMetric implements WorkerMetric {
   private readonly delta = new CpuDelta();
 
   /**
+   * A CPU metric of this process alone.
    * @param maxUtilization the operating range's ceiling, in percent (Java's default 100).
    * @param cpuUsage this process's CPU time (injectable for tests).
    * @param now the wall clock.
