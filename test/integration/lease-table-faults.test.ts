@@ -110,7 +110,8 @@ describe('lease table faults (kinesalite, dynalite)', () => {
     await direct.waitUntilLeaseTableExists(10000);
     const others = [
       { leaseKey: { S: 'Leader' }, entityType: { S: 'LEADER' }, ownerName: { S: 'java-worker' }, recordVersionNumber: { S: 'v1' }, leaseDuration: { N: '20000' } },
-      { leaseKey: { S: 'Migration3.0' }, entityType: { S: 'CLIENT_VERSION_MIGRATION' }, cv: { S: 'CLIENT_VERSION_3x' }, mb: { S: 'java-worker' }, mts: { N: '1' } },
+      // What a Java 3.x worker in its 2.x-compatible mode writes: ts-kcl (compatible too) follows it and leaves it as it is.
+      { leaseKey: { S: 'Migration3.0' }, entityType: { S: 'CLIENT_VERSION_MIGRATION' }, cv: { S: 'CLIENT_VERSION_UPGRADE_FROM_2X' }, mb: { S: 'java-worker' }, mts: { N: '1' } },
       { leaseKey: { S: 'java-worker' }, entityType: { S: 'WORKER_METRIC_STATS' }, lut: { N: '1' } },
     ];
     for (const Item of others) await env.dynamodb.send(new PutItemCommand({ TableName: app, Item }));
