@@ -112,14 +112,18 @@ export class Kcl3Components {
     const reported = this.reporting;
     this.setLeaseAssignment(false);
     this.setWorkerMetricsReporting(false);
-    await this.reporter?.stop(); // a report in flight must not bring the item back after the delete
-    if (graceful && reported && this.reporter) {
+    const leaving = async (): Promise<void> => {
+      await this.reporter?.stop(); // a report in flight must not bring the item back after the delete
+      if (!graceful || !reported || !this.reporter) return;
       const { client, tableName, requestTimeoutMs, workerId, logger } = this.options;
       await deleteWorkerMetricStats({ client, tableName, requestTimeoutMs, form: 'leaseTable', abortSignal: this.lockStop.signal }, workerId).catch((err: unknown) =>
-        logger.warn(errorFields(err), 'Could not delete this worker\'s metrics item; the leader ignores it once it is stale'),
+        logger.warn(errorFields(err), "Could not delete this worker's metrics item; the leader ignores it once it is stale"),
       );
-    }
-    await this.leaderDecider.shutdown().catch((err: unknown) => this.options.logger.warn(errorFields(err), 'Could not give the leader lock up; it expires instead'));
+    };
+    await Promise.all([
+      leaving(),
+      this.leaderDecider.shutdown().catch((err: unknown) => this.options.logger.warn(errorFields(err), 'Could not give the leader lock up; it expires instead')),
+    ]);
     this.lockStop.abort();
   }
 }

@@ -530,8 +530,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     ).then(() => Promise.all(withoutConsumer.map((key) => this.releaseOrDrop(key)))); // finished shards' leases
     const allDone = await settlesWithin(finished, timeoutMs);
     if (!allDone) this.logger.warn({ timeoutMs }, 'Graceful shutdown timed out; stopping the remaining processors');
-    await this.migration?.stop();
-    await this.kcl3?.stop(true); // the leader lock given up: another worker leads at once
+    // The leader lock given up (another worker leads at once) and this worker's metrics item deleted.
+    await Promise.all([this.migration?.stop(), this.kcl3?.stop(true)]);
     await this.shutdown();
     return allDone;
   }

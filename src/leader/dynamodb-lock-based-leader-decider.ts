@@ -64,6 +64,7 @@ export class DynamoDBLockBasedLeaderDecider {
   }
 
   private async release(): Promise<void> {
+    if (!this.lastIsLeader) return; // never held it (or lost it): nothing of ours to release, no read needed
     try {
       const lock = await this.lockClient.getLock(LEADER_HASH_KEY);
       if (lock !== undefined && !isLockExpired(lock, this.lockClient.now()) && lock.ownerName === this.workerId) await this.lockClient.releaseLock(lock);

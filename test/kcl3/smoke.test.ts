@@ -23,10 +23,13 @@ describe('KCL 3.x mode, three workers in one process', () => {
     await putRecords(env.kinesis, stream, makeRecords(60));
     const seen = new Map<string, string>();
     for (const w of ['w1', 'w2', 'w3']) {
+      // In one process every worker would read the same process CPU: each reports its own load instead
+      // (5 % idle + 10 % per lease), so the leader's balancing sees who has what.
+      const load = { shortName: 'C', maxUtilization: 100, capture: () => 5 + 10 * s.heldShardIds().length };
       const s = testScheduler(env, {
         workerId: w, applicationName: app, streamName: stream, clientVersion: '3.x',
         logger: stderrLogger(),
-        lease: { failoverTimeMs: 3000, leaseAssignmentIntervalMs: 1000, leaderLock: { leaseDurationMs: 3000, heartbeatPeriodMs: 1000 }, workerUtilizationAwareAssignment: { workerMetricsReporterFreqMs: 1000, inMemoryWorkerMetricsCaptureFrequencyMs: 200 } },
+        lease: { failoverTimeMs: 3000, leaseAssignmentIntervalMs: 1000, leaderLock: { leaseDurationMs: 3000, heartbeatPeriodMs: 1000 }, workerUtilizationAwareAssignment: { workerMetricsReporterFreqMs: 1000, inMemoryWorkerMetricsCaptureFrequencyMs: 200, varianceBalancingFrequency: 1, workerMetrics: [load] } },
         processorFactory: ({ shardId }) => ({
           initialize: () => {}, leaseLost: () => {}, shardEnded: async ({ checkpointer }) => checkpointer.checkpoint(), shutdownRequested: async ({ checkpointer }) => checkpointer.checkpoint(),
           processRecords: async ({ records, checkpointer }) => { for (const r of records) seen.set(Buffer.from(r.data).toString(), `${w}:${shardId}`); await checkpointer.checkpoint(); },
