@@ -14,6 +14,7 @@ import { LeaseGracefulShutdownHandler } from '../lifecycle/lease-graceful-shutdo
 import { MigrationStateMachine, type MigrationRuntime } from '../migration/migration-state-machine.ts';
 import { clientVersionConfigOf } from '../migration/client-version-behaviour.ts';
 import { loadLeaseAssignmentData } from '../assignment/lease-assignment-data.ts';
+import { detectCoordinatorStateLayout, legacyLayoutMessage } from '../migration/coordinator-state-layout.ts';
 import { placeRenewals } from '../leases/renewal-thread-messages.ts';
 import type { HeldLease } from '../leases/lease-renewer.ts';
 import type { Lease } from '../leases/lease.ts';
@@ -285,6 +286,29 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     });
   }
 
+  /**
+   * A Java 3.x fleet still on the pre-3.5 tables: joining it in 3.x mode would elect a second leader,
+   * so start-up stops, naming the fix; in 2.x-compatible mode the worker stays on the 2.x protocol
+   * (no migration state or worker metrics of its own in the lease table), as before 3.x existed.
+   */
+  private async checkCoordinatorStateLayout(): Promise<void> {
+    if (!this.migration) return;
+    const c = this.config;
+    const coordinatorStateTable = `${c.applicationName}-CoordinatorState`;
+    const layout = await detectCoordinatorStateLayout({
+      client: this.clients!.dynamodb,
+      leaseTable: c.tableName,
+      coordinatorStateTable,
+      requestTimeoutMs: c.lease.dynamoDbRequestTimeoutMs,
+      signal: this.abort.signal,
+    });
+    if (layout === 'leaseTable') return;
+    const message = legacyLayoutMessage(c.tableName, coordinatorStateTable);
+    if (c.kcl3.clientVersion === '3.x') throw new LeaseTableModeError(message);
+    this.logger.warn({ table: c.tableName, coordinatorStateTable }, `${message}. Running the 2.x protocol only: this worker takes no part in the fleet's migration to 3.x`);
+    this.migration = undefined;
+  }
+
   /** The end of a graceful handoff: the consumer is done (or told the lease is lost); the lease goes to its new owner. */
   private async handOver(key: string, consumer: ShardConsumer): Promise<void> {
     if (this.consumers.get(key)?.consumer === consumer) {
@@ -323,6 +347,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         await refresher.waitUntilLeaseTableExists(600000, this.abort.signal);
         if (this.config.kcl3.clientVersion === '3.x') await refresher.createOwnerIndexIfNotExists(600000, this.abort.signal);
         const leases = await this.initialSync(refresher);
+        await this.checkCoordinatorStateLayout();
         await this.migration?.initialize();
         return leases;
       } catch (err) {
