@@ -165,6 +165,15 @@ describe('KCL 3.x mode: three worker processes rebalance by CPU load', () => {
     await env?.close();
   });
 
+  // Which end state, and why: Java's VarianceBasedLeaseAssignmentDecider knows each lease's throughput,
+  // not its CPU. A worker above average x (1 + threshold) gives away throughput in proportion to its
+  // excess (dampened 60 %), picking leases by throughput; every shard here carries the same production, so
+  // the hot lease is indistinguishable from the others. Once the hot worker holds the hot lease alone,
+  // nothing fits under the amount to take, and allowThroughputOvershoot offers that lease to the coolest
+  // worker only if its CPU extrapolated for one more lease (its CPU + average / 2 with 3 workers on 6
+  // equal leases) stays at or under the fleet average; if it moves, its receiver sheds its other leases
+  // the same way. CPU within the threshold cannot be reached while one processor alone burns more than
+  // the band allows, so "the hot worker holds only the hot shard" is the state Java's algorithm drives to.
   it('(a) the leader moves leases off the hot worker until the hot worker holds only the hot shard (or CPU is within the threshold)', async (t) => {
     await waitFor(() => scanTable(env, app).then((items) => owners(items).size === 6), 'all six leases assigned', 30000);
     const started = Date.now();
