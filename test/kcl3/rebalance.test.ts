@@ -144,7 +144,7 @@ describe('KCL 3.x mode: three worker processes rebalance by CPU load', () => {
         initialPosition: 'TRIM_HORIZON',
         processCpuMetric: true,
         burnShard: HOT,
-        burnMsPerBatch: 250,
+        burnMsPerBatch: 150,
         retrieval: { mode: 'polling', idleTimeBetweenReadsMs: 200 },
         lease: {
           failoverTimeMs: FAILOVER,
@@ -196,7 +196,7 @@ describe('KCL 3.x mode: three worker processes rebalance by CPU load', () => {
         if (values.every((v) => Math.abs(v - average) <= (average * THRESHOLD) / 100)) end = `CPU within ${THRESHOLD}% of the average ${average.toFixed(1)}`;
         else if (hotHolder !== undefined && byWorker.get(hotHolder)?.length === 1) end = `${hotHolder} holds only the hot shard (CPU ${fmt(cpu)})`;
         return end;
-      }, 'the hot worker shedding its other leases', 40000, 250);
+      }, 'the hot worker shedding its other leases', 50000, 250);
     } finally {
       for (const l of timeline) t.diagnostic(l);
     }
