@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SchedulerConfig } from '../../src/index.ts';
+import type { WorkerProcessExtras } from './worker-process.ts';
 
 const WORKER = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
 
@@ -21,7 +22,7 @@ export class Cluster {
   private readonly exits = new Map<string, Promise<number | null>>();
 
   /** Starts a worker (again, after it exited: same workerId, new process); its exit is recorded as a `processExit` event. */
-  spawn(config: Omit<SchedulerConfig, 'processorFactory'> & { workerId: string; logWarnings?: boolean }): void {
+  spawn(config: Omit<SchedulerConfig, 'processorFactory'> & { workerId: string } & WorkerProcessExtras): void {
     const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.children.set(config.workerId, child);
     this.exits.set(

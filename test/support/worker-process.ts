@@ -4,11 +4,29 @@
 // init (tenure start, with the checkpoint `from`), rec (data `d` and sequence numbers `s`), cp / cpFail
 // (each checkpoint with its value), leaseLost / shardEnded / shutdownRequested (tenure ends), error,
 // log (WARN and ERROR lines, with `logWarnings`), crash (unhandled rejection or uncaught exception), exit.
-import { Scheduler, type SchedulerConfig } from '../../src/index.ts';
+// JSON-safe extras: `processCpuMetric` reports this process's own CPU (all test processes share one
+// cgroup, whose figure would be the same for all); `burnShard` + `burnMsPerBatch` make that shard's
+// processor busy-loop for that long on every batch (a CPU-hungry processor).
+import { ProcessCpuWorkerMetric, Scheduler, type SchedulerConfig } from '../../src/index.ts';
 import { silentLogger, type Logger } from '../../src/common/logger.ts';
 
-type WorkerConfig = Omit<SchedulerConfig, 'processorFactory'> & { workerId: string; logWarnings?: boolean };
-const { logWarnings, ...config } = JSON.parse(process.argv[2]!) as WorkerConfig;
+export interface WorkerProcessExtras {
+  logWarnings?: boolean;
+  processCpuMetric?: boolean;
+  burnShard?: string;
+  burnMsPerBatch?: number;
+}
+type WorkerConfig = Omit<SchedulerConfig, 'processorFactory'> & { workerId: string } & WorkerProcessExtras;
+const { logWarnings, processCpuMetric, burnShard, burnMsPerBatch = 0, ...parsed } = JSON.parse(process.argv[2]!) as WorkerConfig;
+const config: typeof parsed = processCpuMetric
+  ? {
+      ...parsed,
+      lease: {
+        ...parsed.lease,
+        workerUtilizationAwareAssignment: { ...parsed.lease?.workerUtilizationAwareAssignment, workerMetrics: [new ProcessCpuWorkerMetric()] },
+      },
+    }
+  : parsed;
 const emit = (event: Record<string, unknown>): void => void process.stdout.write(JSON.stringify({ w: config.workerId, p: process.pid, at: Date.now(), ...event }) + '\n');
 
 // A crash must be seen by the test, not only end the process: report it, then die as Node would.
@@ -30,6 +48,14 @@ const line =
 const noop = (): void => {};
 const logger: Logger = { debug: noop, info: noop, warn: line('warn'), error: line('error') };
 
+/** Spins the CPU (no sleeping: the point is to be measured as busy). */
+function burn(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    /* busy */
+  }
+}
+
 /** Checkpoints and reports the value: `cp` once it is stored, `cpFail` (then rethrows) when it is refused. */
 async function checkpointed(shardId: string, value: string, checkpoint: () => Promise<void>): Promise<void> {
   try {
@@ -50,6 +76,7 @@ const scheduler = new Scheduler({
       initialize: ({ extendedSequenceNumber }) => emit({ t: 'init', shardId, from: extendedSequenceNumber.sequenceNumber }),
       processRecords: async ({ records, checkpointer }) => {
         if (records.length === 0) return;
+        if (shardId === burnShard) burn(burnMsPerBatch);
         emit({ t: 'rec', shardId, d: records.map((r) => Buffer.from(r.data).toString()), s: records.map((r) => r.sequenceNumber) });
         last = records[records.length - 1]!.sequenceNumber;
         await checkpointed(shardId, last, () => checkpointer.checkpoint());
