@@ -170,7 +170,7 @@ describe('KCL 3.x graceful lease handoff: the edges', () => {
     for (const s of seen.filter((x) => x.t === 'init' && x.at >= restartAt)) assert.equal(s.from, lastCp.get(s.shardId), `${s.shardId} resumes at its checkpoint`);
   });
 
-  it('a checkpoint that races the leader\'s handoff write still lands (Java conditions updateLease on the counter only)', { todo: 'dynamodb-lease-refresher.ts updateLease adds whenOwner: the checkpoint fails, the renewer drops the lease (lease-renewer.ts lose), no shutdownRequested, redelivery' }, async () => {
+  it('a checkpoint that races the leader\'s handoff write still lands (Java conditions updateLease on the counter only)', async () => {
     const table = uniqueName('race');
     const refresher = new DynamoDBLeaseRefresher(env.dynamodb, table);
     await refresher.createLeaseTableIfNotExists();

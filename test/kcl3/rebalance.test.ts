@@ -234,7 +234,7 @@ describe('KCL 3.x mode: three worker processes rebalance by CPU load', () => {
     t.diagnostic(`produced ${total}, processed ${processed.length} (${processed.length - new Set(processed.map((p) => p.data)).size} delivered twice)`);
   });
 
-  it('(b) every move was a graceful handoff: shutdownRequested first, the new owner from the last checkpoint, no record delivered twice', { todo: 'a checkpoint racing the leader\'s handoff write loses the lease (dynamodb-lease-refresher.ts updateLease conditions on leaseOwner; Java on the counter only)' }, (t) => {
+  it('(b) every move was a graceful handoff: shutdownRequested first, the new owner from the last checkpoint, no record delivered twice', (t) => {
     const graceful = moves(cluster.events).filter((m) => !(m.from === killed && m.at > killedAt));
     t.diagnostic(`${graceful.length} moves before/apart from the kill: ${graceful.map((m) => `${m.shardId.slice(-2)} ${m.from}->${m.to}`).join(', ')}`);
     assert.ok(graceful.length > 0, 'the leader moved leases');
