@@ -1,4 +1,4 @@
-// npm run soak -- --seed 7 --duration 300 [--drain 90] [--evidence soak.json]
+// npm run soak -- --seed 7 --duration 300 [--drain 90] [--evidence soak.json] [--client-version 3.x]
 // npm run soak -- --recheck soak.json   (the checks again, on a run's evidence)
 // (duration: seconds of faults; start-up, drain and stop come on top; evidence: the raw logs the checks read)
 import { parseArgs } from 'node:util';
@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { runSoak, describeResult } from './run.ts';
 import { checkSoak, type SoakInput } from './checks.ts';
 
-const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, duration: { type: 'string', default: '300' }, drain: { type: 'string', default: '90' }, evidence: { type: 'string' }, recheck: { type: 'string' } } });
+const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, duration: { type: 'string', default: '300' }, drain: { type: 'string', default: '90' }, evidence: { type: 'string' }, recheck: { type: 'string' }, 'client-version': { type: 'string', default: 'compatible-with-2.x' } } });
 if (values.recheck) {
   const input = JSON.parse(await readFile(values.recheck, 'utf8')) as SoakInput;
   const verdict = checkSoak({ latencyMaxMs: 1500, ...input });
@@ -15,6 +15,8 @@ if (values.recheck) {
   process.exit(verdict.violations.length === 0 ? 0 : 1);
 }
 const seed = Number(values.seed);
+const clientVersion = values['client-version'];
+if (clientVersion !== '3.x' && clientVersion !== 'compatible-with-2.x') throw new Error(`--client-version is ${clientVersion}: pass 3.x or compatible-with-2.x`);
 const faultPhaseMs = Number(values.duration) * 1000;
 // Ctrl-C: the run stops its workers, proxies and servers, then exits; a second Ctrl-C exits at once
 // (the workers still die in the run's 'exit' hook).
@@ -25,7 +27,7 @@ process.on('SIGINT', () => {
   interrupt.abort();
 });
 try {
-  const result = await runSoak({ seed, faultPhaseMs, drainMs: Number(values.drain) * 1000, log: (line) => console.log(line), signal: interrupt.signal, ...(values.evidence ? { evidenceFile: values.evidence } : {}) });
+  const result = await runSoak({ seed, faultPhaseMs, clientVersion, drainMs: Number(values.drain) * 1000, log: (line) => console.log(line), signal: interrupt.signal, ...(values.evidence ? { evidenceFile: values.evidence } : {}) });
   for (const line of describeResult(result)) console.log(line);
   process.exitCode = result.violations.length === 0 ? 0 : 1;
 } catch (err) {

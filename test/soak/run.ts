@@ -27,7 +27,10 @@ export interface SoakOptions {
   signal?: AbortSignal;
   /** Where to write the raw evidence (events, puts, faults, shards, table) as JSON, for a red run. */
   evidenceFile?: string;
+  /** The workers' lease protocol: 2.x (default) or KCL 3.x (leader assignment, graceful handoffs). */
+  clientVersion?: '3.x' | 'compatible-with-2.x';
 }
+
 
 export interface SoakResult extends SoakVerdict {
   faultsByKind: Record<string, number>;
@@ -41,6 +44,18 @@ const SHARDS = 8;
 export const FAILOVER_MS = 3000;
 export const TAKER_MS = 1000;
 const SHARD_SYNC_MS = 2000;
+
+/** KCL 3.x at soak speed: the leader assigns every failover time, metrics every second, a dead leader replaced in 2 failover times. */
+const KCL3_SETTINGS = {
+  clientVersion: '3.x' as const,
+  processCpuMetric: true,
+  lease: {
+    leaseAssignmentIntervalMs: FAILOVER_MS,
+    leaderLock: { leaseDurationMs: 2 * FAILOVER_MS, heartbeatPeriodMs: FAILOVER_MS / 3 },
+    gracefulLeaseHandoff: { timeoutMs: 5000 },
+    workerUtilizationAwareAssignment: { workerMetricsReporterFreqMs: 1000, inMemoryWorkerMetricsCaptureFrequencyMs: 250 },
+  },
+};
 /** Request deadlines below the defaults (30 s / 60 s) so one hung call costs seconds, not the whole run. */
 export const REQUEST_TIMEOUT_MS = 3000;
 /** A recovering worker may need a lease expiry, a taker round and, for new shards, a shard sync. */
@@ -121,7 +136,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         clientConfig: { region, credentials, endpoints: endpoints[w]! },
         initialPosition: 'TRIM_HORIZON',
         retrieval: { mode: 'polling', idleTimeBetweenReadsMs: 200, kinesisRequestTimeoutMs: REQUEST_TIMEOUT_MS },
-        lease: { failoverTimeMs: FAILOVER_MS, takerIntervalMs: TAKER_MS, shardSyncIntervalMs: SHARD_SYNC_MS, dynamoDbRequestTimeoutMs: REQUEST_TIMEOUT_MS, maxLeasesToStealAtOneTime: 2 },
+        lease: {
+          failoverTimeMs: FAILOVER_MS,
+          takerIntervalMs: TAKER_MS,
+          shardSyncIntervalMs: SHARD_SYNC_MS,
+          dynamoDbRequestTimeoutMs: REQUEST_TIMEOUT_MS,
+          maxLeasesToStealAtOneTime: 2,
+          ...(options.clientVersion === '3.x' ? KCL3_SETTINGS.lease : {}),
+        },
+        ...(options.clientVersion === '3.x' ? { clientVersion: KCL3_SETTINGS.clientVersion, processCpuMetric: KCL3_SETTINGS.processCpuMetric } : {}),
         coordinator: { parentShardPollIntervalMs: 500, gracefulShutdownTimeoutMs: 10000 },
         logWarnings: true,
       });
