@@ -42,8 +42,11 @@ export interface Kcl3Options {
   reBalanceThresholdPercentage?: number;
   dampeningPercentage?: number;
   varianceBalancingFrequency?: number;
-  /** 'cpu': LinuxCpuWorkerMetric (Java reports no metric off EC2, ECS and EKS). */
-  workerMetrics?: 'cpu';
+  /**
+   * 'cpu': LinuxCpuWorkerMetric, the host's CPU from /proc/stat (Java reports no metric off EC2, ECS and EKS);
+   * `file:<path>`: the CPU utilization (0-100) written in that file, read at every capture.
+   */
+  workerMetrics?: 'cpu' | `file:${string}`;
 }
 
 export class Fleet {

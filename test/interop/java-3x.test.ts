@@ -12,31 +12,18 @@ import { newLease } from '../../src/leases/hierarchical-shard-syncer.ts';
 import { TRIM_HORIZON } from '../../src/retrieval/extended-sequence-number.ts';
 import { DynamoDBLockClient } from '../../src/leader/dynamodb-lock-client.ts';
 import { DynamoDBLockBasedLeaderDecider, LEADER_HASH_KEY } from '../../src/leader/dynamodb-lock-based-leader-decider.ts';
-import { WorkerMetricStatsManager, type WorkerMetricsSamplingConfig } from '../../src/workermetrics/worker-metric-stats-manager.ts';
+import { WorkerMetricStatsManager } from '../../src/workermetrics/worker-metric-stats-manager.ts';
 import { WorkerMetricStatsReporter } from '../../src/workermetrics/worker-metric-stats-reporter.ts';
 import { selectCpuWorkerMetric } from '../../src/workermetrics/cpu-worker-metric.ts';
 import { silentLogger } from '../../src/common/logger.ts';
 import type { JavaWorkerBuild } from './java-build.ts';
 import { javaOrSkip, skipOrFail } from './java-toolchain.ts';
-import { Fleet, createTableWith3xIndex, type Kcl3Options } from './fleet.ts';
+import { Fleet, createTableWith3xIndex } from './fleet.ts';
+import { FAILOVER_MS, JAVA_LEADER_LOGGER, KCL3_JAVA, LOCK, SAMPLING } from './kcl3-settings.ts';
 
-const FAILOVER_MS = 3000;
-/** The Leader lock: Java's default is 120 s / 30 s; both clients honour the lease duration stored in the item. */
-const LOCK = { leaseDurationMillis: 6000, heartbeatPeriodMillis: 2000 };
-const SAMPLING: WorkerMetricsSamplingConfig = { captureFrequencyMillis: 500, reporterFrequencyMillis: 2000, persistedValuesPerMetric: 10 };
-export const KCL3_TEST_SETTINGS: Kcl3Options = {
-  leaseAssignmentIntervalMs: 1000,
-  workerMetricsReporterFreqMs: SAMPLING.reporterFrequencyMillis,
-  inMemoryWorkerMetricsCaptureFrequencyMs: SAMPLING.captureFrequencyMillis,
-  gracefulLeaseHandoffTimeoutMs: 10000,
-  leaderLeaseDurationMs: LOCK.leaseDurationMillis,
-  leaderHeartbeatMs: LOCK.heartbeatPeriodMillis,
-  // Off EC2/ECS/EKS Java reports no metric and its leader then gives every unassigned lease to such a
-  // worker (utilization NaN) before any worker that reports CPU: both sides report CPU here.
-  workerMetrics: 'cpu',
-};
-/** Java's leader decider logs who holds the lock at every check it makes. */
-const LEADER_LOGGER = 'software.amazon.kinesis.leader.DynamoDBLockBasedLeaderDecider';
+/** Off EC2/ECS/EKS Java reports no metric, and its leader then gives every unassigned lease to such a worker
+ *  (utilization NaN) before any worker that reports CPU: Java reports the host's CPU here, ts-kcl its own. */
+const JAVA_3X = { ...KCL3_JAVA, workerMetrics: 'cpu' } as const;
 
 type Item = Record<string, AttributeValue>;
 
@@ -93,7 +80,7 @@ describe('the Java KCL 3.5.1 in 3.x mode beside ts-kcl’s leader lock and worke
 
     // 2. Java in 3.x mode: its migration item and its worker metrics, but no leadership and so no assignment.
     const startedAt = Date.now();
-    fleet.spawnJava(java, 'java-1', { stream, app, endpoints: env.clientConfig.endpoints, cbor: true, failoverMs: FAILOVER_MS, clientVersion: '3x', kcl3: KCL3_TEST_SETTINGS, infoLoggers: [LEADER_LOGGER, ...(process.env.DEBUG_J3X ? ['software.amazon.kinesis.coordinator.assignment'] : [])] });
+    fleet.spawnJava(java, 'java-1', { stream, app, endpoints: env.clientConfig.endpoints, cbor: true, failoverMs: FAILOVER_MS, clientVersion: '3x', kcl3: JAVA_3X, infoLoggers: [JAVA_LEADER_LOGGER, ...(process.env.DEBUG_J3X ? ['software.amazon.kinesis.coordinator.assignment'] : [])] });
     const migration = await waitFor(() => item('Migration3.0'), 'Java writes Migration3.0', 60000, 200);
     assert.equal(migration.cv?.S, 'CLIENT_VERSION_3X');
     assert.equal(migration.entityType?.S, 'CLIENT_VERSION_MIGRATION');

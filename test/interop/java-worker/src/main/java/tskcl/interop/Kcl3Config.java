@@ -1,5 +1,7 @@
 package tskcl.interop;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -9,6 +11,8 @@ import software.amazon.kinesis.leases.LeaseManagementConfig;
 import software.amazon.kinesis.leases.LeaseManagementConfig.GracefulLeaseHandoffConfig;
 import software.amazon.kinesis.leases.LeaseManagementConfig.WorkerUtilizationAwareAssignmentConfig;
 import software.amazon.kinesis.worker.metric.OperatingRange;
+import software.amazon.kinesis.worker.metric.WorkerMetric;
+import software.amazon.kinesis.worker.metric.WorkerMetricType;
 import software.amazon.kinesis.worker.metric.impl.linux.LinuxCpuWorkerMetric;
 
 /**
@@ -19,7 +23,8 @@ import software.amazon.kinesis.worker.metric.impl.linux.LinuxCpuWorkerMetric;
  * gracefulLeaseHandoff=true|false [true], gracefulLeaseHandoffTimeoutMs [30000],
  * leaderLeaseDurationMs [120000], leaderHeartbeatMs [30000] (the DynamoDB lock on the Leader item),
  * reBalanceThresholdPercentage [10], dampeningPercentage [60], varianceBalancingFrequency [3],
- * workerMetrics=cpu (LinuxCpuWorkerMetric, /proc/stat: Java picks none off EC2, ECS and EKS).
+ * workerMetrics=cpu (LinuxCpuWorkerMetric, /proc/stat: the host's CPU; Java picks none off EC2, ECS and EKS)
+ * or file:<path> (a CPU utilization the test writes in that file, so it can steer the leader's rebalancing).
  */
 public final class Kcl3Config {
     private Kcl3Config() {}
@@ -41,6 +46,38 @@ public final class Kcl3Config {
         if (a.containsKey("reBalanceThresholdPercentage")) wua.reBalanceThresholdPercentage(Integer.parseInt(a.get("reBalanceThresholdPercentage")));
         if (a.containsKey("dampeningPercentage")) wua.dampeningPercentage(Integer.parseInt(a.get("dampeningPercentage")));
         if (a.containsKey("varianceBalancingFrequency")) wua.varianceBalancingFrequency(Integer.parseInt(a.get("varianceBalancingFrequency")));
-        if ("cpu".equals(a.get("workerMetrics"))) wua.workerMetricList(List.of(new LinuxCpuWorkerMetric(OperatingRange.builder().maxUtilization(100).build())));
+        String metrics = a.getOrDefault("workerMetrics", "");
+        OperatingRange upTo100 = OperatingRange.builder().maxUtilization(100).build();
+        if (metrics.equals("cpu")) wua.workerMetricList(List.of(new LinuxCpuWorkerMetric(upTo100)));
+        if (metrics.startsWith("file:")) wua.workerMetricList(List.of(new FileCpuWorkerMetric(Path.of(metrics.substring(5)), upTo100)));
+    }
+
+    /** A CPU utilization the test sets: the number in a file, read at every capture (0 while there is none). */
+    private record FileCpuWorkerMetric(Path file, OperatingRange range) implements WorkerMetric {
+        @Override
+        public String getShortName() {
+            return WorkerMetricType.CPU.getShortName();
+        }
+
+        @Override
+        public WorkerMetricValue capture() {
+            double value;
+            try {
+                value = Double.parseDouble(Files.readString(file).trim());
+            } catch (Exception e) {
+                value = 0;
+            }
+            return WorkerMetricValue.builder().value(value).build();
+        }
+
+        @Override
+        public OperatingRange getOperatingRange() {
+            return range;
+        }
+
+        @Override
+        public WorkerMetricType getWorkerMetricType() {
+            return WorkerMetricType.CPU;
+        }
     }
 }
