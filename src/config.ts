@@ -11,6 +11,9 @@ import type { MetricsSink } from './metrics/metrics-sink.ts';
 import type { StreamConfig, StreamsSource } from './multistream/stream-tracker.ts';
 import type { FormerStreamsLeasesDeletionStrategy } from './multistream/former-streams.ts';
 import type { CloudWatchClientLike } from './metrics/cloudwatch-sink.ts';
+import { resolveKcl3Config, type ClientVersionOption, type ResolvedKcl3Config } from './assignment/kcl3-config.ts';
+import type { LeaseAssignmentStrategy } from './assignment/lease-assignment-decisions.ts';
+import type { WorkerMetric } from './workermetrics/cpu-worker-metric.ts';
 
 /** Where a shard without a checkpoint starts: the oldest record, the newest, or the first at or after a time. */
 export type InitialPosition = 'LATEST' | 'TRIM_HORIZON' | {
@@ -57,6 +60,59 @@ export interface FanOutRetrievalConfig {
   kinesisRequestTimeoutMs?: number;
 }
 
+/** Java WorkerUtilizationAwareAssignmentConfig, with `Ms` for Java's `Millis`. */
+export interface WorkerUtilizationAwareAssignmentOptions {
+  /** Java leaseAssignmentStrategy: by measured load (default) or by lease count. */
+  leaseAssignmentStrategy?: LeaseAssignmentStrategy;
+  /** Rebalance when a worker's load is outside average × (1 ± this/100). Default 10. */
+  reBalanceThresholdPercentage?: number;
+  /** How much of the excess load one rebalance moves, in percent. Default 60. */
+  dampeningPercentage?: number;
+  /** Whether a lease may push a worker past its share when no other worker can take it. Default true. */
+  allowThroughputOvershoot?: boolean;
+  /** Most throughput one worker is given, KB/s. Default unlimited. */
+  maxThroughputPerHostKBps?: number;
+  /** Rebalance on every Nth assignment run. Default 3. */
+  varianceBalancingFrequency?: number;
+  /** Smoothing of the workers' metrics by the leader. Default 0.5. */
+  workerMetricsEMAAlpha?: number;
+  /** Java inMemoryWorkerMetricsCaptureFrequencyMillis = 1000. */
+  inMemoryWorkerMetricsCaptureFrequencyMs?: number;
+  /** Java workerMetricsReporterFreqInMillis = 30000; a worker silent for twice this is dead to the leader. */
+  workerMetricsReporterFreqMs?: number;
+  /** Java noOfPersistedMetricsPerWorkerMetrics = 10. */
+  noOfPersistedMetricsPerWorkerMetrics?: number;
+  /** Java disableWorkerMetrics = false: publish no metrics (the leader then balances by throughput). */
+  disableWorkerMetrics?: boolean;
+  /**
+   * What this worker reports (Java workerMetricList). Default: CPU of the container (cgroup v2/v1) or,
+   * without one, of this process. Pass `[new ProcessCpuWorkerMetric()]` when several workers share a container.
+   */
+  workerMetrics?: WorkerMetric[];
+}
+
+/** The 3.x-mode lease settings of SchedulerConfig.lease. */
+export interface Kcl3LeaseOptions {
+  /** KCL 3.x: how often the leader assigns leases (Java leaseAssignmentIntervalMillis = 2 × failoverTimeMs). */
+  leaseAssignmentIntervalMs?: number;
+  /** KCL 3.x (Java GracefulLeaseHandoffConfig): a moved lease is checkpointed by its old owner before the new one starts. */
+  gracefulLeaseHandoff?: {
+    /** Default true. */
+    enabled?: boolean;
+    /** Java gracefulLeaseHandoffTimeoutMillis = 30000: the old owner hands over anyway after this. */
+    timeoutMs?: number;
+  };
+  /** KCL 3.x: how the leader balances leases by worker load. */
+  workerUtilizationAwareAssignment?: WorkerUtilizationAwareAssignmentOptions;
+  /** KCL 3.x leader lock (the DynamoDB lock client's lease duration and heartbeat: Java 120000 / 30000). */
+  leaderLock?: {
+    /** How long the lock holds without a heartbeat; a dead leader is replaced after it. Java 120000. */
+    leaseDurationMs?: number;
+    /** How often the leader renews its lock. Java 30000. */
+    heartbeatPeriodMs?: number;
+  };
+}
+
 /**
  * Everything a {@link Scheduler} needs; only `applicationName`, the stream and `processorFactory` are
  * required, every default mirrors the Java KCL. The README's configuration table lists every field.
@@ -83,6 +139,14 @@ export interface SchedulerConfig {
      */
     formerStreamsLeasesDeletionStrategy?: FormerStreamsLeasesDeletionStrategy;
   };
+  /**
+   * The lease protocol (Java ClientVersionConfig). `'3.x'` (CLIENT_VERSION_CONFIG_3X): a lock-elected
+   * leader assigns leases by each worker's measured load, workers find theirs through the
+   * `LeaseOwnerToLeaseKeyIndex` GSI and never steal, and a moved lease is checkpointed by its old
+   * owner before the new one starts. `'compatible-with-2.x'` (default): the 2.x taker, which Java 2.x
+   * workers and 3.x workers in their 2.x-compatible mode share.
+   */
+  clientVersion?: ClientVersionOption;
   /** Default: host name + pid + random suffix. Keep it stable across restarts to resume leases at once. */
   workerId?: string;
   /** Creates one record processor per shard lease. */
@@ -118,7 +182,7 @@ export interface SchedulerConfig {
   /** Default polling (cheaper, works everywhere); the Java KCL defaults to fan-out. */
   retrieval?: PollingRetrievalConfig | FanOutRetrievalConfig;
   /** Lease coordination (Java LeaseManagementConfig). */
-  lease?: {
+  lease?: Kcl3LeaseOptions & {
     /** Java failoverTimeMillis = 10000. */
     failoverTimeMs?: number;
     /** Java maxLeasesForWorker = unlimited. */
@@ -247,6 +311,8 @@ export interface ResolvedConfig {
     unownedLeasePollIntervalMs: number;
     renewInWorkerThread: boolean;
   };
+  /** Client version and the KCL 3.x settings (used in 3.x mode). */
+  kcl3: ResolvedKcl3Config;
   coordinator: {
     maxInitializationAttempts: number;
     initializationBackoffMs: number;
@@ -442,6 +508,7 @@ export function resolveConfig(c: SchedulerConfig): ResolvedConfig {
   const logger = c.logger ?? stderrLogger();
   const co = c.coordinator ?? {};
   const level = oneOf('metrics.level', c.metrics?.level, ['NONE', 'SUMMARY', 'DETAILED'] as const, 'DETAILED');
+  const lease = resolveLease(c);
   const resolved: ResolvedConfig = {
     applicationName: c.applicationName,
     tableName,
@@ -451,7 +518,8 @@ export function resolveConfig(c: SchedulerConfig): ResolvedConfig {
     processorFactory: c.processorFactory,
     initialPosition: resolveInitialPosition(c.initialPosition),
     retrieval: resolveRetrieval(c, logger),
-    lease: resolveLease(c),
+    lease,
+    kcl3: resolveKcl3Config(c.clientVersion, c.lease ?? {}, lease),
     coordinator: {
       maxInitializationAttempts: positiveInt('coordinator.maxInitializationAttempts', co.maxInitializationAttempts, 20),
       initializationBackoffMs: positiveInt('coordinator.initializationBackoffMs', co.initializationBackoffMs, 1000, 0),

@@ -1,6 +1,9 @@
 // Public API of ts-kcl. Everything a user imports comes from here.
 export { Scheduler, WorkerState, type SchedulerEvents } from './coordinator/scheduler.ts';
-export type { SchedulerConfig, InitialPosition, PollingRetrievalConfig, FanOutRetrievalConfig } from './config.ts';
+export type { SchedulerConfig, InitialPosition, PollingRetrievalConfig, FanOutRetrievalConfig, Kcl3LeaseOptions, WorkerUtilizationAwareAssignmentOptions } from './config.ts';
+export type { ClientVersionOption } from './assignment/kcl3-config.ts';
+export type { LeaseAssignmentStrategy } from './assignment/lease-assignment-decisions.ts';
+export { ProcessCpuWorkerMetric, type WorkerMetric, type Millis } from './workermetrics/cpu-worker-metric.ts';
 export type { StreamConfig } from './multistream/stream-tracker.ts';
 export type { FormerStreamsLeasesDeletionStrategy } from './multistream/former-streams.ts';
 export type {

@@ -7,7 +7,10 @@ import { Periodic } from '../common/periodic.ts';
 import { InitializationError } from '../errors.ts';
 import { classifyStartupError, type StartupFailure } from '../common/startup-errors.ts';
 import { DynamoDBLeaseRefresher } from '../leases/dynamodb/dynamodb-lease-refresher.ts';
-import { LeaseCoordinator } from '../leases/lease-coordinator.ts';
+import { LeaseCoordinator, type LeaseAssignmentMode } from '../leases/lease-coordinator.ts';
+import { LeaseDiscoverer } from '../leases/lease-discoverer.ts';
+import { Kcl3Components } from './kcl3-components.ts';
+import { LeaseGracefulShutdownHandler } from '../lifecycle/lease-graceful-shutdown-handler.ts';
 import { placeRenewals } from '../leases/renewal-thread-messages.ts';
 import type { HeldLease } from '../leases/lease-renewer.ts';
 import type { Lease } from '../leases/lease.ts';
@@ -83,6 +86,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Multi-stream mode: the streams. */
   private multi: MultiStreamManager | undefined;
   private checkpointer: Checkpointer | undefined;
+  /** KCL 3.x: leader lock, lease assignment, worker metrics. */
+  private kcl3: Kcl3Components | undefined;
+  private assignmentMode: LeaseAssignmentMode = '2.x';
+  private handoffs: LeaseGracefulShutdownHandler | undefined;
   private readonly metrics: Metrics;
   private state: WorkerState = WorkerState.CREATED;
   private runPromise: Promise<void> | undefined;
@@ -115,6 +122,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.logger.error(errorFields(err), 'Worker failed to start');
         this.abort.abort();
         await this.coordinator?.stop().catch(() => undefined); // its renewal thread must not outlive the worker
+        await this.kcl3?.stop();
         await this.teardown();
         throw err;
       },
@@ -165,6 +173,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       initScope.add('Initialize.Success', initialized ? 1 : 0, 'Count', 'SUMMARY').end();
     }
     if (this.abort.signal.aborted) return;
+    if (c.kcl3.clientVersion === '3.x') this.startKcl3();
     this.coordinator = new LeaseCoordinator(
       refresher,
       {
@@ -181,12 +190,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           { workerId: this.workerId, tableName: c.tableName, billingMode: c.lease.billingMode, requestTimeoutMs: c.lease.dynamoDbRequestTimeoutMs, failoverTimeMs: c.lease.failoverTimeMs, renewerIntervalMs: c.lease.renewerIntervalMs, metricsLevel: c.metrics.level },
           c.lease.renewInWorkerThread,
         ),
+        assignmentMode: () => this.assignmentMode,
+        discoverer: new LeaseDiscoverer(refresher, this.workerId, childLogger(this.logger, { component: 'LeaseDiscoverer' }), this.metrics),
+        leaseDiscoveryIntervalMs: c.kcl3.leaseDiscoveryIntervalMs,
       },
       this.logger,
       this.metrics,
       {
         leaseAcquired: (held) => this.startConsumer(held),
         leaseLost: (key) => this.onLeaseLost(key),
+        handoffRequested: (key, newOwner) => this.handoffs?.enqueue(key, newOwner),
       },
     );
     // One checkpointer for every shard: it persists through the renewer, which holds the leases.
@@ -198,6 +211,51 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     { initialDelayMs: c.lease.shardSyncIntervalMs });
     this.setState(WorkerState.STARTED);
     this.logger.info({ ...(this.multi ? { streams: this.multi.trackedRuntimes().map((r) => r.streamName) } : { stream: streamLabel(c.stream) }), table: c.tableName }, 'Worker started');
+  }
+
+  /** KCL 3.x mode: the leader lock and assignment, worker metrics, GSI discovery and graceful handoff. */
+  private startKcl3(): void {
+    const c = this.config;
+    this.kcl3 = new Kcl3Components({
+      client: this.clients!.dynamodb,
+      tableName: c.tableName,
+      requestTimeoutMs: c.lease.dynamoDbRequestTimeoutMs,
+      signal: this.abort.signal,
+      workerId: this.workerId,
+      config: c.kcl3,
+      logger: this.logger,
+      metrics: this.metrics,
+    });
+    this.assignmentMode = '3.x';
+    this.kcl3.start();
+    this.kcl3.setLeaseAssignment(true);
+    this.kcl3.setWorkerMetricsReporting(true);
+    if (c.kcl3.assignment.isGracefulLeaseHandoffEnabled) {
+      this.handoffs = new LeaseGracefulShutdownHandler(
+        {
+          consumerFor: (key) => this.consumers.get(key)?.consumer,
+          handOver: (key, consumer) => this.handOver(key, consumer),
+        },
+        c.kcl3.assignment.gracefulLeaseHandoffTimeoutMillis,
+        childLogger(this.logger, { component: 'LeaseGracefulShutdownHandler' }),
+      );
+    }
+  }
+
+  /** The end of a graceful handoff: the consumer is done (or told the lease is lost); the lease goes to its new owner. */
+  private async handOver(key: string, consumer: ShardConsumer): Promise<void> {
+    if (this.consumers.get(key)?.consumer === consumer) {
+      this.consumers.delete(key);
+      this.safeEmit('leaseLost', key);
+    }
+    await this.coordinator?.releaseLease(key);
+  }
+
+  /** The shard-sync leader: the 3.x leader lock holder, or Java 2.x's choice among the lease owners. */
+  private async isLeader(): Promise<boolean> {
+    if (!this.coordinator) return false;
+    if (this.kcl3 && this.assignmentMode === '3.x') return this.kcl3.isLeader();
+    return isLeader(this.workerId, this.coordinator.taker.lastScan);
   }
 
   private async addMetricsSinks(clients: AwsClients): Promise<void> {
@@ -217,8 +275,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= maxInitializationAttempts && !this.abort.signal.aborted; attempt++) {
       try {
-        if (await refresher.createLeaseTableIfNotExists({ abortSignal: this.abort.signal })) this.logger.info({ table: this.config.tableName }, 'Created lease table');
+        const withOwnerIndex = this.config.kcl3.clientVersion === '3.x';
+        if (await refresher.createLeaseTableIfNotExists({ abortSignal: this.abort.signal }, { withOwnerIndex })) this.logger.info({ table: this.config.tableName }, 'Created lease table');
         await refresher.waitUntilLeaseTableExists(600000, this.abort.signal);
+        if (withOwnerIndex) await refresher.createOwnerIndexIfNotExists(600000, this.abort.signal);
         return await this.initialSync(refresher);
       } catch (err) {
         if (this.abort.signal.aborted) return undefined;
@@ -256,7 +316,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (!signal.aborted) this.logger.warn(errorFields(err), 'Could not refresh the stream list; next round retries');
       });
     }
-    if (!this.coordinator || !isLeader(this.workerId, this.coordinator.taker.lastScan)) return;
+    if (!this.coordinator || !(await this.isLeader())) return;
     if (this.single) await this.single.shardSync.syncAndCleanUp(signal);
     else await this.multi!.leaderRound(signal);
     this.coordinator.wakeTaker();
@@ -301,7 +361,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const existing = this.consumers.get(key);
     if (existing && existing.held === held) return;
     existing?.consumer.leaseLost();
-    const consumer = new ShardConsumer(runtime.shardView(structuredClone(held.lease)), held.concurrencyToken, this.consumerContext(runtime, key));
+    const consumer = new ShardConsumer(runtime.shardView(structuredClone(held.lease)), held.concurrencyToken, { ...this.consumerContext(runtime, key), recordBytes: (bytes) => held.recordBytes(bytes) });
     this.consumers.set(key, { consumer, held });
     this.safeEmit('leaseAcquired', key);
     // A finished shard leaves the scheduler; its lease stays held (renewed, so no other worker re-runs
@@ -425,6 +485,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     ).then(() => Promise.all(withoutConsumer.map((key) => this.releaseOrDrop(key)))); // finished shards' leases
     const allDone = await settlesWithin(finished, timeoutMs);
     if (!allDone) this.logger.warn({ timeoutMs }, 'Graceful shutdown timed out; stopping the remaining processors');
+    await this.kcl3?.stop(); // the leader lock given up: another worker leads at once
     await this.shutdown();
     return allDone;
   }
@@ -448,6 +509,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // nothing it was still doing starts a consumer or a loop after this point.
     await this.startPromise?.catch(() => undefined);
     await this.coordinator?.stop().catch((err: unknown) => this.logger.warn(errorFields(err), 'Stopping the lease coordinator failed'));
+    await this.kcl3?.stop();
     const entries = [...this.consumers.values()];
     this.consumers.clear();
     for (const { consumer } of entries) consumer.leaseLost();

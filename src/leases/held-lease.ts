@@ -7,8 +7,15 @@ import { Mutex } from '../common/mutex.ts';
  */
 export const sharedNow = (): number => performance.timeOrigin + performance.now();
 
-/** The memory a renewal time lives in: shared with the renewal thread, so no message is needed to read it. */
-export const newRenewalSlot = (): SharedArrayBuffer => new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT);
+/**
+ * The memory a renewal time lives in, with the bytes read from the shard since the last renewal (and
+ * how many batches): shared with the renewal thread, so no message is needed to read or write them.
+ */
+export const newRenewalSlot = (): SharedArrayBuffer => new SharedArrayBuffer(3 * BigInt64Array.BYTES_PER_ELEMENT);
+
+const RENEWED_AT = 0;
+const BYTES = 1;
+const BATCHES = 2;
 
 /** A lease this worker holds, with the token of this acquisition and when it was last renewed. */
 export class HeldLease {
@@ -29,10 +36,22 @@ export class HeldLease {
 
   /** `sharedNow()` time of the start of the last successful renewal (conservative). */
   get lastRenewalMs(): number {
-    return Number(Atomics.load(this.renewedAt, 0)) / 1000;
+    return Number(Atomics.load(this.renewedAt, RENEWED_AT)) / 1000;
   }
 
   set lastRenewalMs(ms: number) {
-    Atomics.store(this.renewedAt, 0, BigInt(Math.max(0, Math.round(ms * 1000))));
+    Atomics.store(this.renewedAt, RENEWED_AT, BigInt(Math.max(0, Math.round(ms * 1000))));
+  }
+
+  /** A batch read from the shard (Java LeaseStatsRecorder.recordStats): the renewer turns it into throughputKBps. */
+  recordBytes(bytes: number): void {
+    Atomics.add(this.renewedAt, BYTES, BigInt(bytes));
+    Atomics.add(this.renewedAt, BATCHES, 1n);
+  }
+
+  /** The bytes recorded since the last call, or undefined when no batch ever was (Java: no throughput yet). */
+  takeBytes(): number | undefined {
+    const bytes = Number(Atomics.exchange(this.renewedAt, BYTES, 0n));
+    return Atomics.load(this.renewedAt, BATCHES) === 0n ? undefined : bytes;
   }
 }

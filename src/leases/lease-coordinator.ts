@@ -5,6 +5,7 @@ import { LeaseTaker } from './lease-taker.ts';
 import { MAX_QUIET_ROUNDS_SKIPPED, PeerWatch, planReleasedLeaseProbe } from './released-lease-probe.ts';
 import { monotonicNow } from '../common/backoff.ts';
 import { ThreadLeaseRenewer } from './thread-lease-renewer.ts';
+import type { LeaseDiscoverer } from './lease-discoverer.ts';
 import type { RenewalPlacement } from './renewal-thread-messages.ts';
 import { EventLoopLagMonitor } from '../metrics/event-loop-lag.ts';
 import { Periodic } from '../common/periodic.ts';
@@ -23,11 +24,24 @@ export interface LeaseCoordinatorOptions {
   enablePriorityLeaseAssignment: boolean;
   /** Where renewals run (see placeRenewals); absent = on this thread, silently. */
   renewal?: RenewalPlacement;
+  /**
+   * KCL 3.x: who assigns leases now. '2.x' = this worker's taker; '3.x' = the leader, and this worker
+   * only discovers what it was given (every `leaseDiscoveryIntervalMs`). Read before every round, so
+   * a client-version migration switches it while the worker runs (Java's mode provider).
+   */
+  assignmentMode?: () => LeaseAssignmentMode;
+  discoverer?: LeaseDiscoverer;
+  leaseDiscoveryIntervalMs?: number;
 }
+
+/** Java LeaseAssignmentMode: DEFAULT_LEASE_COUNT_BASED_ASSIGNMENT ('2.x') or WORKER_UTILIZATION_AWARE_ASSIGNMENT ('3.x'). */
+export type LeaseAssignmentMode = '2.x' | '3.x';
 
 export interface LeaseCoordinatorListener {
   leaseAcquired(held: HeldLease): void;
   leaseLost(leaseKey: string, reason: string): void;
+  /** KCL 3.x: the leader moved a held lease to `newOwner`; checkpoint, then hand it over (releaseLease). */
+  handoffRequested?(leaseKey: string, newOwner: string): void;
 }
 
 /**
@@ -40,6 +54,7 @@ export class LeaseCoordinator {
   private readonly abort = new AbortController();
   private loops: Periodic[] = [];
   private takerLoop: Periodic | undefined;
+  private discoveryLoop: Periodic | undefined;
   private readonly logger: Logger;
   private readonly lag: EventLoopLagMonitor;
   private readonly peerWatch: PeerWatch;
@@ -66,6 +81,8 @@ export class LeaseCoordinator {
       if (renewal) this.logger.info({ reason: renewal.mainThread }, 'Renewing leases on the main thread: a busy event loop can delay renewals');
       this.renewer = new LeaseRenewer(refresher, options.workerId, options.failoverTimeMs, renewerLogger, metrics, onLost);
     }
+    if (!(renewal && 'thread' in renewal)) this.renewer.recordThroughputOver(options.renewerIntervalMs);
+    this.renewer.onHandoffRequested = (key, newOwner) => listener.handoffRequested?.(key, newOwner);
     this.taker = new LeaseTaker(refresher, options, childLogger(logger, { component: 'LeaseTaker' }), metrics);
     this.peerWatch = new PeerWatch(options.failoverTimeMs);
     this.lag = new EventLoopLagMonitor(metrics, this.logger, {
@@ -90,13 +107,24 @@ export class LeaseCoordinator {
     const signal = this.abort.signal;
     if (signal.aborted) return; // stopped while resuming: start nothing
     const onError = (what: string) => (err: unknown) => this.logger.warn(errorFields(err), `${what} failed; next round retries`);
-    this.takerLoop = new Periodic(() => this.runTaker(), this.options.takerIntervalMs, signal, onError('Lease taker round'));
+    this.takerLoop = new Periodic(() => (this.mode() === '2.x' ? this.runTaker() : Promise.resolve()), this.options.takerIntervalMs, signal, onError('Lease taker round'));
     this.loops = [this.takerLoop];
+    const discoverer = this.options.discoverer;
+    if (discoverer) {
+      const discover = async (): Promise<void> => {
+        if (this.mode() !== '3.x') return;
+        const held = new Set(this.renewer.heldLeases().map((h) => h.lease.leaseKey));
+        for (const lease of await discoverer.discoverNewLeases(held, signal)) if (!signal.aborted) this.acquired(lease);
+      };
+      this.discoveryLoop = new Periodic(discover, this.options.leaseDiscoveryIntervalMs ?? this.options.takerIntervalMs, signal, onError('Lease discovery round'));
+      this.loops.push(this.discoveryLoop);
+    }
     // The renewal thread keeps its own schedule; the main-thread renewer runs on this one.
     if (!this.renewer.ownsSchedule) this.loops.push(new Periodic(() => this.renewer.renewLeases(), this.options.renewerIntervalMs, signal, onError('Lease renewal round')));
     this.lag.start();
     if (this.options.unownedLeasePollIntervalMs > 0) {
       const probe = async (): Promise<void> => {
+        if (this.mode() !== '2.x') return;
         try {
           if (await this.releasedLeasesSeen(signal)) this.wakeTaker();
         } catch (err) {
@@ -151,18 +179,24 @@ export class LeaseCoordinator {
     this.listener.leaseAcquired(held);
   }
 
-  /** Runs a taker round soon (e.g. after shard sync created leases). */
+  private mode(): LeaseAssignmentMode {
+    return this.options.assignmentMode?.() ?? '2.x';
+  }
+
+  /** Runs a taker round soon (e.g. after shard sync created leases); in 3.x mode, a discovery round. */
   wakeTaker(): void {
     this.wanted = true;
     this.takerLoop?.wake();
+    this.discoveryLoop?.wake();
   }
 
   /** Stops taking new leases; held leases keep being renewed until `stop()`. */
   /** Resolves once a taker round in progress has finished: every lease it took has been reported. */
   async stopTaking(): Promise<void> {
-    const loop = this.takerLoop;
+    const loops = [this.takerLoop, this.discoveryLoop].filter((l): l is Periodic => l !== undefined);
     this.takerLoop = undefined;
-    await loop?.stop();
+    this.discoveryLoop = undefined;
+    await Promise.all(loops.map((l) => l.stop()));
   }
 
   /** Gives a held lease back in DynamoDB (owner removed) so another worker can take it at once. */

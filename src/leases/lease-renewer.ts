@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Lease } from './lease.ts';
+import { isHandoffFrom, type Lease } from './lease.ts';
 import type { LeaseRefresher } from './lease-refresher.ts';
 import { HeldLease, sharedNow } from './held-lease.ts';
 import { wakeable } from '../common/backoff.ts';
@@ -9,6 +9,11 @@ import type { Metrics } from '../metrics/metrics.ts';
 export { HeldLease } from './held-lease.ts';
 
 export type LeaseLostListener = (leaseKey: string, reason: string) => void;
+/** A KCL 3.x leader handed a held lease to another worker: this one checkpoints, then hands it over. */
+export type HandoffListener = (leaseKey: string, newOwner: string) => void;
+
+/** Java LeaseStatsRecorder's smoothing of each lease's throughput. */
+const THROUGHPUT_EMA_ALPHA = 0.5;
 
 /**
  * Keeps held leases alive (Java's DynamoDBLeaseRenewer): renews each with a conditional write on its
@@ -23,6 +28,10 @@ export class LeaseRenewer {
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
   /** False: the caller runs `renewLeases()` on its schedule. A renewer with its own schedule says true. */
   readonly ownsSchedule: boolean = false;
+  /** Told after every renewal that finds a handoff pending (the listener dedups). */
+  onHandoffRequested: HandoffListener | undefined;
+  private readonly throughput = new Map<string, number>();
+  private renewerIntervalMs = 0;
 
   constructor(
     private readonly refresher: LeaseRefresher,
@@ -36,9 +45,17 @@ export class LeaseRenewer {
   /** Prepares to hold leases (the renewal thread starts here); nothing to do on this thread. */
   start(): void {}
 
-  /** On start-up, renews every lease owned by this worker id, expired or not: a restart resumes at once. */
+  /** Throughput is bytes per renewal interval (Java LeaseStatsRecorder); 0 = not written. */
+  recordThroughputOver(renewerIntervalMs: number): void {
+    this.renewerIntervalMs = renewerIntervalMs;
+  }
+
+  /**
+   * On start-up, renews every lease owned by this worker id, expired or not: a restart resumes at
+   * once. Not one still waiting for its previous owner's handoff checkpoint (Java skips those too).
+   */
   async initialize(leases: Lease[], stopping?: AbortSignal): Promise<Lease[]> {
-    const mine = leases.filter((l) => l.leaseOwner === this.workerId);
+    const mine = leases.filter((l) => l.leaseOwner === this.workerId && l.checkpointOwner === undefined);
     const resumed: Lease[] = [];
     const all = Promise.all(
       mine.map(async (lease) => {
@@ -120,6 +137,7 @@ export class LeaseRenewer {
   protected forget(leaseKey: string): HeldLease | undefined {
     const held = this.held.get(leaseKey);
     this.held.delete(leaseKey);
+    this.throughput.delete(leaseKey);
     clearTimeout(this.expiryTimers.get(leaseKey));
     this.expiryTimers.delete(leaseKey);
     return held;
@@ -146,10 +164,13 @@ export class LeaseRenewer {
       const started = performance.now();
       if (this.isExpired(held, start)) return this.lose(held, 'expired locally before it could be renewed');
       try {
+        this.updateThroughput(held);
         const ok = await this.refresher.renewLease(held.lease, { abortSignal: this.untilExpiry(held, start) });
         scope.addSuccessAndLatency('RenewLease', ok, started, 'DETAILED');
         if (!ok) return this.lose(held, 'another worker changed it (renewal condition failed)');
         if (this.held.get(held.lease.leaseKey) === held) held.lastRenewalMs = start;
+        const lease = held.lease;
+        if (isHandoffFrom(lease, this.workerId) && lease.leaseOwner !== undefined) this.onHandoffRequested?.(lease.leaseKey, lease.leaseOwner);
         return true;
       } catch (err) {
         // A failed call is not a loss: the next round retries until the lease expires locally.
@@ -158,6 +179,19 @@ export class LeaseRenewer {
         return true;
       }
     });
+  }
+
+  /** The bytes read since the last renewal as KB/s over the renewal interval, smoothed (written with the renewal). */
+  private updateThroughput(held: HeldLease): void {
+    if (this.renewerIntervalMs <= 0) return;
+    const bytes = held.takeBytes();
+    if (bytes === undefined) return;
+    const key = held.lease.leaseKey;
+    const sample = bytes / 1024 / (this.renewerIntervalMs / 1000);
+    const prev = this.throughput.get(key);
+    const ema = prev === undefined ? sample : THROUGHPUT_EMA_ALPHA * sample + (1 - THROUGHPUT_EMA_ALPHA) * prev;
+    this.throughput.set(key, ema);
+    held.lease.throughputKBps = Math.round(ema * 1e6) / 1e6;
   }
 
   /** A write for a lease may not outlive it: abort when it would expire. */

@@ -19,7 +19,14 @@ export interface Lease {
   streamIdentifier?: string;
   /** Multi-stream mode only: the shard id (the lease key then names the stream too). */
   shardId?: string;
+  /** KCL 3.x graceful handoff: the old owner, which checkpoints before `leaseOwner` (the new one) starts. */
+  checkpointOwner?: string;
+  /** KCL 3.x: the shard's recent read throughput, written on renew; the 3.x leader balances by it. */
+  throughputKBps?: number;
 }
+
+/** A handoff to another worker is pending and this worker must still checkpoint (Java Lease.shutdownRequested + owner check). */
+export const isHandoffFrom = (lease: Lease, workerId: string): boolean => lease.checkpointOwner === workerId && lease.leaseOwner !== workerId;
 
 export interface HashKeyRange {
   startingHashKey: string;

@@ -83,6 +83,7 @@ export interface SerializedError {
 export type FromRenewalThread =
   | { type: 'reply'; id: number; ok: boolean; lease?: Lease; error?: SerializedError }
   | { type: 'lost'; leaseKey: string; token: string; reason: string }
+  | { type: 'handoff'; leaseKey: string; token: string; newOwner: string }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: object; msg: string }
   | { type: 'metric'; datum: MetricDatum };
 
@@ -105,9 +106,9 @@ export function deserializeError(e: SerializedError): Error {
   return err;
 }
 
-/** The fields a checkpoint may change: everything but the lease's identity, owner and counter (the thread's). */
+/** The fields a checkpoint may change: everything but the lease's identity, ownership, counter and throughput (the thread's). */
 export function applyLeaseChange(target: Lease, changed: Lease): void {
-  const { leaseKey: _key, leaseOwner: _owner, leaseCounter: _counter, ...fields } = changed;
+  const { leaseKey: _key, leaseOwner: _owner, leaseCounter: _counter, checkpointOwner: _cpOwner, throughputKBps: _kbps, ...fields } = changed;
   for (const key of ['pendingCheckpoint', 'pendingCheckpointState', 'hashKeyRange'] as const) delete target[key];
   Object.assign(target, structuredClone(fields));
 }

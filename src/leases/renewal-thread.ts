@@ -38,6 +38,11 @@ const renewer = new LeaseRenewer(refresher, settings.workerId, settings.failover
   lostTokens.delete(leaseKey);
   post({ type: 'lost', leaseKey, token, reason });
 });
+renewer.recordThroughputOver(settings.renewerIntervalMs);
+renewer.onHandoffRequested = (leaseKey, newOwner) => {
+  const token = lostTokens.get(leaseKey);
+  if (token !== undefined) post({ type: 'handoff', leaseKey, token, newOwner });
+};
 /** The token of each lease held here, kept until its loss is reported (the renewer drops it first) or it is let go. */
 const lostTokens = new Map<string, string>();
 

@@ -81,6 +81,14 @@ export class ThreadLeaseRenewer extends LeaseRenewer {
         if (held?.concurrencyToken === m.token) this.lose(held, m.reason);
         return;
       }
+      case 'handoff': {
+        const held = this.held.get(m.leaseKey);
+        if (held?.concurrencyToken !== m.token) return;
+        held.lease.leaseOwner = m.newOwner;
+        held.lease.checkpointOwner = this.workerId;
+        this.onHandoffRequested?.(m.leaseKey, m.newOwner);
+        return;
+      }
       case 'log':
         this.logger[m.level](m.obj, m.msg);
         return;

@@ -38,6 +38,8 @@ export interface ShardConsumerContext {
   /** Processor failures and lifecycle errors; never thrown into the loop. */
   reportError(err: unknown, shardId: string): void;
   reportShardEnded(shardId: string): void;
+  /** The bytes of each batch read, for the lease's throughputKBps (KCL 3.x balances by it). */
+  recordBytes?(bytes: number): void;
 }
 
 /**
@@ -241,6 +243,9 @@ export class ShardConsumer {
   private async deliver(batch: RecordsRetrieved): Promise<void> {
     const last = batch.records.at(-1);
     if (last) this.checkpointer!.setLargestPermitted({ sequenceNumber: last.sequenceNumber, subSequenceNumber: last.subSequenceNumber });
+    let bytes = 0;
+    for (const r of batch.records) bytes += r.data.length;
+    this.ctx.recordBytes?.(bytes);
     if (batch.records.length === 0 && !this.ctx.callProcessRecordsEvenForEmptyRecordList) return;
     const scope = this.ctx.metrics.scope('ProcessTask', { ShardId: this.shardId });
     const started = performance.now();
@@ -264,8 +269,6 @@ export class ShardConsumer {
       await pause(backoffDelay(attempt, this.ctx.taskBackoffTimeMs, 30000), this.stopping.signal);
       if (this.stopping.signal.aborted || !this.leaseHeld()) break;
     }
-    let bytes = 0;
-    for (const r of batch.records) bytes += r.data.length;
     scope
       .add('RecordsProcessed', batch.records.length, 'Count', 'SUMMARY')
       .add('DataBytesProcessed', bytes, 'Bytes', 'SUMMARY')

@@ -58,6 +58,12 @@ export class Cgroupv2CpuWorkerMetric implements WorkerMetric {
   private limit = -1;
   private readonly delta = new CpuDelta();
 
+  /**
+   * @param maxUtilization the operating range's ceiling, in percent (Java's default 100).
+   * @param cpuUsage this process's CPU time (injectable for tests).
+   * @param now the wall clock.
+   * @param cores the cores Node may use.
+   */
   constructor(
     readonly maxUtilization = 100,
     private readonly read: ReadFirstLine = readFirstLine,
@@ -85,6 +91,12 @@ export class Cgroupv1CpuWorkerMetric implements WorkerMetric {
   private limit = -1;
   private readonly delta = new CpuDelta();
 
+  /**
+   * @param maxUtilization the operating range's ceiling, in percent (Java's default 100).
+   * @param cpuUsage this process's CPU time (injectable for tests).
+   * @param now the wall clock.
+   * @param cores the cores Node may use.
+   */
   constructor(
     readonly maxUtilization = 100,
     private readonly read: ReadFirstLine = readFirstLine,
@@ -111,6 +123,12 @@ export class ProcessCpuWorkerMetric implements WorkerMetric {
   readonly shortName = WorkerMetricType.CPU;
   private readonly delta = new CpuDelta();
 
+  /**
+   * @param maxUtilization the operating range's ceiling, in percent (Java's default 100).
+   * @param cpuUsage this process's CPU time (injectable for tests).
+   * @param now the wall clock.
+   * @param cores the cores Node may use.
+   */
   constructor(
     readonly maxUtilization = 100,
     private readonly cpuUsage: () => { user: number; system: number } = () => process.cpuUsage(),

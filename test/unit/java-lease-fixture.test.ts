@@ -14,7 +14,7 @@ import type { LeaseRefresher } from '../../src/leases/lease-refresher.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/', import.meta.url));
 /** What KCL 3.x adds to a lease item; ts-kcl leaves them to 3.x (its updates never remove them, its take ends a handoff). */
-const KCL3_LEASE_EXTRAS = new Set(['entityType', 'throughputKBps', 'checkpointOwner']);
+const KCL3_LEASE_EXTRAS = new Set(['entityType']);
 
 const fromJson = (json: Record<string, Record<string, unknown>>): Item =>
   Object.fromEntries(Object.entries(json).map(([k, v]) => [k, (typeof v.B === 'string' ? { B: new Uint8Array(Buffer.from(v.B, 'base64')) } : v) as unknown as AttributeValue]));

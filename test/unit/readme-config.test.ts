@@ -17,7 +17,7 @@ export function schedulerConfigFields(source: string): string[] {
   const members = (type: ts.TypeNode | undefined): ts.NodeArray<ts.TypeElement>[] => {
     if (!type) return [];
     if (ts.isTypeLiteralNode(type)) return [type.members];
-    if (ts.isUnionTypeNode(type)) return type.types.flatMap(members);
+    if (ts.isUnionTypeNode(type) || ts.isIntersectionTypeNode(type)) return type.types.flatMap(members);
     if (ts.isTypeReferenceNode(type) && ts.isIdentifier(type.typeName)) {
       const declared = interfaces.get(type.typeName.text);
       return declared ? [declared.members] : [];

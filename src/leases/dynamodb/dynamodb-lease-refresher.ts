@@ -5,6 +5,8 @@ import {
   DescribeTableCommand,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
+  UpdateTableCommand,
   ScanCommand,
   UpdateItemCommand,
   type DynamoDBClient,
@@ -29,6 +31,14 @@ const LEASES_ONLY = {
   ExpressionAttributeValues: { ':lease': S('LEASE') },
 };
 
+/** KCL 3.x's GSI: each worker finds its own leases by owner instead of scanning the table. */
+export const LEASE_OWNER_INDEX = 'LeaseOwnerToLeaseKeyIndex';
+
+/** What the table is created with: KCL 3.x mode adds the lease-owner index (Java creates it in 3.x mode too). */
+export interface LeaseTableOptions {
+  withOwnerIndex?: boolean;
+}
+
 /**
  * The lease table in DynamoDB (Java's DynamoDBLeaseRefresher). Every write is conditional, every call
  * has a deadline and the caller's abort signal, and a conditional write that fails or loses its answer
@@ -48,15 +58,34 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     return withDeadline(`DynamoDB ${what} on table ${this.tableName}`, this.requestTimeoutMs, options?.abortSignal, (abortSignal) => send({ abortSignal }));
   }
 
-  async createLeaseTableIfNotExists(options?: CallOptions): Promise<boolean> {
+  async createLeaseTableIfNotExists(options?: CallOptions, table: LeaseTableOptions = {}): Promise<boolean> {
     if ((await this.tableStatus(options)) !== undefined) return false;
+    const provisioned = this.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: { ReadCapacityUnits: 10, WriteCapacityUnits: 10 } } : {};
+    const ownerIndex = {
+      AttributeDefinitions: [
+        { AttributeName: LeaseAttribute.leaseKey, AttributeType: 'S' as const },
+        { AttributeName: LeaseAttribute.leaseOwner, AttributeType: 'S' as const },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: LEASE_OWNER_INDEX,
+          KeySchema: [
+            { AttributeName: LeaseAttribute.leaseOwner, KeyType: 'HASH' as const },
+            { AttributeName: LeaseAttribute.leaseKey, KeyType: 'RANGE' as const },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' as const },
+          ...provisioned,
+        },
+      ],
+    };
     try {
       await this.call('CreateTable', options, (o) => this.client.send(new CreateTableCommand({
           TableName: this.tableName,
           KeySchema: [{ AttributeName: LeaseAttribute.leaseKey, KeyType: 'HASH' }],
           AttributeDefinitions: [{ AttributeName: LeaseAttribute.leaseKey, AttributeType: 'S' }],
           BillingMode: this.billingMode,
-          ...(this.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: { ReadCapacityUnits: 10, WriteCapacityUnits: 10 } } : {}),
+          ...provisioned,
+          ...(table.withOwnerIndex ? ownerIndex : {}),
         }), o));
       return true;
     } catch (err) {
@@ -65,10 +94,62 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     }
   }
 
+  /** Whether the KCL 3.x owner index exists and is ACTIVE (3.x discovery reads nothing else). */
+  async ownerIndexStatus(options?: CallOptions): Promise<string | undefined> {
+    const out = await this.describe(options);
+    return out?.GlobalSecondaryIndexes?.find((i) => i.IndexName === LEASE_OWNER_INDEX)?.IndexStatus;
+  }
+
+  /**
+   * KCL 3.x on a table made by 2.x: adds the owner index (Java createLeaseOwnerToLeaseKeyIndexIfNotExists)
+   * and waits until it is ACTIVE, since 3.x discovery reads nothing else.
+   */
+  async createOwnerIndexIfNotExists(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const options = signal ? { abortSignal: signal } : undefined;
+    if ((await this.ownerIndexStatus(options)) === undefined) {
+      try {
+        await this.call('UpdateTable', options, (o) => this.client.send(new UpdateTableCommand({
+            TableName: this.tableName,
+            AttributeDefinitions: [
+              { AttributeName: LeaseAttribute.leaseKey, AttributeType: 'S' },
+              { AttributeName: LeaseAttribute.leaseOwner, AttributeType: 'S' },
+            ],
+            GlobalSecondaryIndexUpdates: [{
+              Create: {
+                IndexName: LEASE_OWNER_INDEX,
+                KeySchema: [
+                  { AttributeName: LeaseAttribute.leaseOwner, KeyType: 'HASH' },
+                  { AttributeName: LeaseAttribute.leaseKey, KeyType: 'RANGE' },
+                ],
+                Projection: { ProjectionType: 'KEYS_ONLY' },
+                ...(this.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: { ReadCapacityUnits: 10, WriteCapacityUnits: 10 } } : {}),
+              },
+            }],
+          }), o));
+      } catch (err) {
+        if (!(err instanceof Error && /already exists|ResourceInUse/i.test(`${err.name} ${err.message}`))) {
+          throw new InvalidStateException(
+            `Lease table ${this.tableName} has no ${LEASE_OWNER_INDEX} index, which KCL 3.x mode needs, and adding it failed (${err instanceof Error ? err.message : String(err)}): ` +
+              `add the index (hash leaseOwner, range leaseKey, KEYS_ONLY) to the table, or run with clientVersion 'compatible-with-2.x'`,
+          );
+        }
+      }
+    }
+    const deadline = performance.now() + timeoutMs;
+    for (let delay = 50; (await this.ownerIndexStatus(options)) !== 'ACTIVE'; delay = Math.min(delay * 2, 1000)) {
+      if (performance.now() > deadline) throw new InvalidStateException(`The ${LEASE_OWNER_INDEX} index of ${this.tableName} did not become ACTIVE within ${timeoutMs} ms`);
+      await sleep(delay, signal);
+    }
+  }
+
   private async tableStatus(options?: CallOptions): Promise<string | undefined> {
+    return (await this.describe(options))?.TableStatus;
+  }
+
+  private async describe(options?: CallOptions) {
     try {
       const out = await this.call('DescribeTable', options, (o) => this.client.send(new DescribeTableCommand({ TableName: this.tableName }), o));
-      return out.Table?.TableStatus;
+      return out.Table;
     } catch (err) {
       if (err instanceof Error && err.name === 'ResourceNotFoundException') return undefined;
       throw toKclError(err, `DescribeTable ${this.tableName}`);
@@ -111,6 +192,35 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     }
   }
 
+  /**
+   * The keys of the leases this owner holds, from the owner index (Java listLeaseKeysForWorker). The
+   * index is eventually consistent: read each lease before acting on it.
+   */
+  async listLeaseKeysForWorker(owner: string, options?: CallOptions): Promise<string[]> {
+    const keys: string[] = [];
+    let start: Item | undefined;
+    do {
+      try {
+        const out = await this.call('Query', options, (o) => this.client.send(new QueryCommand({
+            TableName: this.tableName,
+            IndexName: LEASE_OWNER_INDEX,
+            KeyConditionExpression: '#o = :o',
+            ExpressionAttributeNames: { '#o': LeaseAttribute.leaseOwner },
+            ExpressionAttributeValues: { ':o': S(owner) },
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }), o));
+        for (const item of out.Items ?? []) {
+          const key = item[LeaseAttribute.leaseKey]?.S;
+          if (key !== undefined) keys.push(key);
+        }
+        start = out.LastEvaluatedKey;
+      } catch (err) {
+        throw toKclError(err, `Query ${LEASE_OWNER_INDEX} on ${this.tableName}`);
+      }
+    } while (start);
+    return keys;
+  }
+
   async createLeaseIfNotExists(lease: Lease, options?: CallOptions): Promise<boolean> {
     const input = {
       TableName: this.tableName,
@@ -123,11 +233,34 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     );
   }
 
+  /**
+   * Counter + 1 (and the throughput, when known), conditional on counter and owner and on no KCL 3.x
+   * handoff pending, or, once this worker knows of the handoff, on still being its checkpoint owner.
+   * A handoff the leader started since the last renewal (owner changed, this worker made checkpoint
+   * owner, counter untouched) is adopted and the renewal retried: the old owner renews until it has
+   * checkpointed and handed the lease over (Java DynamoDBLeaseRefresher.renewLease).
+   */
   async renewLease(lease: Lease, options?: CallOptions): Promise<boolean> {
+    const holder = lease.checkpointOwner ?? lease.leaseOwner;
+    if (await this.renewOnce(lease, options)) return true;
+    if (lease.checkpointOwner !== undefined || holder === undefined) return false;
+    const now = await this.getLease(lease.leaseKey, options);
+    if (now?.leaseOwner === undefined || now.checkpointOwner !== holder || now.leaseOwner === holder || now.leaseCounter !== lease.leaseCounter) return false;
+    lease.leaseOwner = now.leaseOwner;
+    lease.checkpointOwner = now.checkpointOwner;
+    return this.renewOnce(lease, options);
+  }
+
+  private async renewOnce(lease: Lease, options?: CallOptions): Promise<boolean> {
     const next = lease.leaseCounter + 1;
+    const b = new UpdateBuilder().whenEquals(LeaseAttribute.leaseCounter, N(lease.leaseCounter));
     // Counter and owner: a write of another worker that left the counter where ours expects it still fails.
-    const b = new UpdateBuilder().whenEquals(LeaseAttribute.leaseCounter, N(lease.leaseCounter)).whenOwner(lease.leaseOwner).set(LeaseAttribute.leaseCounter, N(next));
-    if (!(await this.update(lease.leaseKey, b, options, 'RenewLease', (now) => now?.leaseOwner === lease.leaseOwner && now?.leaseCounter === next))) return false;
+    if (lease.checkpointOwner === undefined) b.whenOwner(lease.leaseOwner).whenNotExists(LeaseAttribute.checkpointOwner);
+    else b.whenEquals(LeaseAttribute.checkpointOwner, S(lease.checkpointOwner));
+    b.set(LeaseAttribute.leaseCounter, N(next));
+    if (lease.throughputKBps !== undefined) b.set(LeaseAttribute.throughputKBps, N(lease.throughputKBps));
+    const landed: Landed = (now) => now?.leaseOwner === lease.leaseOwner && now?.checkpointOwner === lease.checkpointOwner && now?.leaseCounter === next;
+    if (!(await this.update(lease.leaseKey, b, options, 'RenewLease', landed))) return false;
     lease.leaseCounter = next;
     return true;
   }
@@ -148,18 +281,27 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     return true;
   }
 
+  /**
+   * Gives the lease up: owner removed, counter + 1, conditional on the owner (and checkpoint owner)
+   * held. During a KCL 3.x handoff this worker is only the checkpoint owner: removing that is what
+   * hands the lease to its new owner at once (Java getDynamoEvictLeaseUpdate).
+   */
   async evictLease(lease: Lease, options?: CallOptions): Promise<boolean> {
     const next = lease.leaseCounter + 1;
+    const handoff = lease.checkpointOwner !== undefined;
     const b = new UpdateBuilder()
       .whenExists(LeaseAttribute.leaseKey)
       .whenOwner(lease.leaseOwner)
       .whenEquals(LeaseAttribute.leaseCounter, N(lease.leaseCounter)) // never moves the counter back
-      .remove(LeaseAttribute.leaseOwner)
       .remove(LeaseAttribute.checkpointOwner)
       .set(LeaseAttribute.leaseCounter, N(next));
-    if (!(await this.update(lease.leaseKey, b, options, 'EvictLease', (now) => now !== undefined && now.leaseOwner === undefined && now.leaseCounter === next))) return false;
+    if (handoff) b.whenEquals(LeaseAttribute.checkpointOwner, S(lease.checkpointOwner!));
+    else b.remove(LeaseAttribute.leaseOwner);
+    const owner = handoff ? lease.leaseOwner : undefined;
+    if (!(await this.update(lease.leaseKey, b, options, 'EvictLease', (now) => now !== undefined && now.leaseOwner === owner && now.checkpointOwner === undefined && now.leaseCounter === next))) return false;
     lease.leaseCounter = next;
-    delete lease.leaseOwner;
+    if (handoff) delete lease.checkpointOwner;
+    else delete lease.leaseOwner;
     return true;
   }
 

@@ -24,6 +24,8 @@ export const LeaseAttribute = {
   entityType: 'entityType',
   /** KCL 3.x graceful handoff: the worker that must checkpoint before the new owner starts. */
   checkpointOwner: 'checkpointOwner',
+  /** KCL 3.x: the shard's read throughput, written on renew. */
+  throughputKBps: 'throughputKBps',
   /** Multi-stream mode: the serialized StreamIdentifier (Java's attribute name, despite what it holds). */
   streamName: 'streamName',
   /** Multi-stream mode: the shard id. */
@@ -61,6 +63,8 @@ export function toItem(lease: Lease): Item {
   }
   if (lease.streamIdentifier !== undefined) item[LeaseAttribute.streamName] = S(lease.streamIdentifier);
   if (lease.shardId !== undefined) item[LeaseAttribute.shardId] = S(lease.shardId);
+  if (lease.checkpointOwner !== undefined) item[LeaseAttribute.checkpointOwner] = S(lease.checkpointOwner);
+  if (lease.throughputKBps !== undefined) item[LeaseAttribute.throughputKBps] = N(lease.throughputKBps);
   return item;
 }
 
@@ -107,6 +111,10 @@ export function fromItem(item: Item): Lease {
   if (streamIdentifier !== undefined) lease.streamIdentifier = streamIdentifier;
   const shardId = str(item, LeaseAttribute.shardId);
   if (shardId !== undefined) lease.shardId = shardId;
+  const checkpointOwner = str(item, LeaseAttribute.checkpointOwner);
+  if (checkpointOwner !== undefined) lease.checkpointOwner = checkpointOwner;
+  const throughput = num(item, LeaseAttribute.throughputKBps);
+  if (throughput !== undefined) lease.throughputKBps = throughput;
   return lease;
 }
 
