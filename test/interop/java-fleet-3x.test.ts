@@ -16,12 +16,12 @@ import { TRIM_HORIZON } from '../../src/retrieval/extended-sequence-number.ts';
 import type { JavaWorkerBuild } from './java-build.ts';
 import { javaOrSkip, skipOrFail } from './java-toolchain.ts';
 import { Fleet, createTableWith3xIndex } from './fleet.ts';
-import { FAILOVER_MS, HANDOFF_TIMEOUT_MS, JAVA_ASSIGNMENT_LOGGER, JAVA_HANDOFF_LOGGER, JAVA_LEADER_LOGGER, KCL3_JAVA, LEASE_ASSIGNMENT_INTERVAL_MS, SAMPLING } from './kcl3-settings.ts';
+import { FAILOVER_MS, HANDOFF_TIMEOUT_MS, JAVA_ASSIGNMENT_LOGGER, JAVA_HANDOFF_LOGGER, JAVA_LEADER_LOGGER, KCL3_JAVA, LEASE_ASSIGNMENT_INTERVAL_MS, LOCK, SAMPLING } from './kcl3-settings.ts';
 
 type Item = Record<string, AttributeValue>;
 const SHARDS = 8;
-/** Java's utilization as the leader sees it: busy sends leases to ts-kcl (a few % of one process), idle draws them back. */
-const BUSY = '60';
+/** Java's utilization as the leader sees it: busy sends leases to ts-kcl (its process's CPU here: a few %), idle draws them back. */
+const BUSY = '90';
 const IDLE = '0';
 
 /** One sample of every lease item and of the Leader item, taken every 100 ms by the test. */
@@ -68,17 +68,6 @@ describe('a KCL 3.x fleet of the Java KCL 3.5.1 and ts-kcl', () => {
         kcl3: { ...KCL3_JAVA, workerMetrics: `file:${cpuFile}` },
         infoLoggers: [JAVA_LEADER_LOGGER, JAVA_ASSIGNMENT_LOGGER, JAVA_HANDOFF_LOGGER],
       });
-    // The 3.x settings go through a variable: on a main without 3.x mode they are unknown keys to SchedulerConfig.
-    const threeX = {
-      clientVersion: '3.x',
-      lease: {
-        failoverTimeMs: FAILOVER_MS,
-        shardSyncIntervalMs: 2000,
-        leaseAssignmentIntervalMs: LEASE_ASSIGNMENT_INTERVAL_MS,
-        gracefulLeaseHandoff: { enabled: true, timeoutMs: HANDOFF_TIMEOUT_MS },
-        workerUtilizationAwareAssignment: { workerMetricsReporterFreqMs: SAMPLING.reporterFrequencyMillis, inMemoryWorkerMetricsCaptureFrequencyMs: SAMPLING.captureFrequencyMillis },
-      },
-    };
     const startTs = (): void =>
       fleet.spawnTs({
         workerId: 'ts-1',
@@ -89,7 +78,15 @@ describe('a KCL 3.x fleet of the Java KCL 3.5.1 and ts-kcl', () => {
         logWarnings: true,
         retrieval: { mode: 'polling', idleTimeBetweenReadsMs: 200 },
         coordinator: { parentShardPollIntervalMs: 200, initializationBackoffMs: 200 },
-        ...threeX,
+        clientVersion: '3.x',
+        lease: {
+          failoverTimeMs: FAILOVER_MS,
+          shardSyncIntervalMs: 2000,
+          leaseAssignmentIntervalMs: LEASE_ASSIGNMENT_INTERVAL_MS,
+          gracefulLeaseHandoff: { enabled: true, timeoutMs: HANDOFF_TIMEOUT_MS },
+          workerUtilizationAwareAssignment: { workerMetricsReporterFreqMs: SAMPLING.reporterFrequencyMillis, inMemoryWorkerMetricsCaptureFrequencyMs: SAMPLING.captureFrequencyMillis },
+          leaderLock: { leaseDurationMs: LOCK.leaseDurationMillis, heartbeatPeriodMs: LOCK.heartbeatPeriodMillis },
+        },
       });
 
     // The table as the test sees it, every 100 ms, for the whole scenario.
@@ -192,14 +189,12 @@ describe('a KCL 3.x fleet of the Java KCL 3.5.1 and ts-kcl', () => {
       if (first === 'java') assert.ok(javaLog(`Assigning lease : ${m.shard} to worker : ${m.to}`).length > 0, `${m.shard} -> ${m.to} was assigned by the Java leader`);
       if (m.from === undefined) continue;
       const started = fleet.of(m.to, 'init').find((e) => e.shardId === m.shard && e.at >= m.at - 1000);
-      const told = fleet.of(m.from, 'shutdownRequested').some((e) => e.shardId === m.shard && e.at >= m.at - 1000 && (started === undefined || e.at <= started.at));
-      assert.ok(told, `${m.shard}: ${m.from} was asked to shut down (graceful handoff) before ${m.to} started it`);
+      if (started === undefined) continue; // under way when the scenario ended (unfinishedHandoffs checks the old ones)
+      const told = fleet.of(m.from, 'shutdownRequested').some((e) => e.shardId === m.shard && e.at >= m.at - 1000 && e.at <= started.at);
+      assert.ok(told, `${m.shard}: ${m.from} was asked to shut down (graceful handoff) before ${m.to} started it; ${JSON.stringify({ move: m, history: shardHistory(samples, m.shard), events: fleet.events.filter((e) => e.shardId === m.shard && e.t !== 'rec' && e.t !== 'cp') })}`);
     }
     assert.ok(moves.some((m) => m.from === leaderId && m.to === followerId) && moves.some((m) => m.from === followerId && m.to === leaderId), 'handoffs happened both ways');
-    assert.ok(
-      [...(samples.at(-1)?.leases.values() ?? [])].every((l) => l.checkpointOwner === undefined),
-      'no handoff left pending: every checkpointOwner cleared',
-    );
+    assert.deepEqual(unfinishedHandoffs(samples, HANDOFF_TIMEOUT_MS / 2), [], 'every handoff finished: its checkpointOwner cleared (rebalancing goes on to the end: the last ones may be under way)');
     assert.deepEqual(fleet.events.filter((e) => e.t === 'crash' || e.t === 'fatal' || (e.t === 'log' && e.level === 'error')).map((e) => `${e.w}: ${String(e.msg)}`), []);
     await fleet.stopAll();
   }
@@ -234,6 +229,31 @@ function ownerChanges(samples: Sample[]): OwnerChange[] {
     }
   }
   return out;
+}
+
+/** A lease's item each time it changed (owner, checkpointOwner, counter): for a failure's message. */
+function shardHistory(samples: Sample[], shard: string): unknown[] {
+  const out: unknown[] = [];
+  let last = '';
+  for (const s of samples) {
+    const l = s.leases.get(shard);
+    const v = JSON.stringify({ owner: l?.owner, checkpointOwner: l?.checkpointOwner, switches: l?.switches, cp: l?.checkpoint.slice(-6) });
+    if (v !== last) out.push({ at: s.at, ...JSON.parse(v) });
+    last = v;
+  }
+  return out;
+}
+
+/** Handoffs (checkpointOwner set) begun more than `graceMs` before the last sample whose checkpointOwner was never seen cleared. */
+function unfinishedHandoffs(samples: Sample[], graceMs: number): string[] {
+  const end = samples.at(-1)?.at ?? 0;
+  const open = new Map<string, number>();
+  for (const s of samples)
+    for (const [shard, l] of s.leases) {
+      if (l.checkpointOwner === undefined) open.delete(shard);
+      else if (!open.has(shard)) open.set(shard, s.at);
+    }
+  return [...open].filter(([, at]) => at < end - graceMs).map(([shard]) => shard);
 }
 
 /** The lease items seen in the middle of a handoff (checkpointOwner set), as written. */
