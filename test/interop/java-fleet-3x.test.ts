@@ -47,8 +47,12 @@ describe('a KCL 3.x fleet of the Java KCL 3.5.1 and ts-kcl', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** The scenario, with Java or ts-kcl started first (and so leading). */
-  async function scenario(t: TestContext, java: JavaWorkerBuild, first: 'java' | 'ts'): Promise<void> {
+  /**
+   * The scenario, with Java or ts-kcl started first (and so leading). `steered`: Java's CPU comes from a file
+   * and the leases go one way, then back; otherwise Java reports no metric (as off EC2, ECS and EKS), ts-kcl
+   * none either (disableWorkerMetrics), and only the first moves are checked.
+   */
+  async function scenario(t: TestContext, java: JavaWorkerBuild, first: 'java' | 'ts', steered = true): Promise<void> {
     const fleet = new Fleet();
     fleets.push(fleet);
     const stream = uniqueName('fleet3x');
@@ -65,7 +69,7 @@ describe('a KCL 3.x fleet of the Java KCL 3.5.1 and ts-kcl', () => {
         cbor: true,
         failoverMs: FAILOVER_MS,
         clientVersion: '3x',
-        kcl3: { ...KCL3_JAVA, workerMetrics: `file:${cpuFile}` },
+        kcl3: steered ? { ...KCL3_JAVA, workerMetrics: `file:${cpuFile}` } : KCL3_JAVA,
         infoLoggers: [JAVA_LEADER_LOGGER, JAVA_ASSIGNMENT_LOGGER, JAVA_HANDOFF_LOGGER],
       });
     const startTs = (): void =>
@@ -84,7 +88,7 @@ describe('a KCL 3.x fleet of the Java KCL 3.5.1 and ts-kcl', () => {
           shardSyncIntervalMs: 2000,
           leaseAssignmentIntervalMs: LEASE_ASSIGNMENT_INTERVAL_MS,
           gracefulLeaseHandoff: { enabled: true, timeoutMs: HANDOFF_TIMEOUT_MS },
-          workerUtilizationAwareAssignment: { workerMetricsReporterFreqMs: SAMPLING.reporterFrequencyMillis, inMemoryWorkerMetricsCaptureFrequencyMs: SAMPLING.captureFrequencyMillis },
+          workerUtilizationAwareAssignment: { disableWorkerMetrics: !steered, workerMetricsReporterFreqMs: SAMPLING.reporterFrequencyMillis, inMemoryWorkerMetricsCaptureFrequencyMs: SAMPLING.captureFrequencyMillis },
           leaderLock: { leaseDurationMs: LOCK.leaseDurationMillis, heartbeatPeriodMs: LOCK.heartbeatPeriodMillis },
         },
       });
@@ -169,16 +173,18 @@ describe('a KCL 3.x fleet of the Java KCL 3.5.1 and ts-kcl', () => {
       startProducing();
       if (first === 'java') startTs();
       else startJava();
-      await waitFor(() => owned(followerId).length >= 3 && processesItsLeases(followerId), `${followerId} is assigned leases by ${leaderId} and processes them`, 60000, 100);
+      await waitFor(() => owned(followerId).length >= 3 && processesItsLeases(followerId), `${followerId} is assigned leases by ${leaderId} and processes them`, steered ? 60000 : 30000, 100);
       mark('follower processes 3');
       await produce();
       await allDelivered('after the first moves');
       const peak = owned(followerId).length;
 
       // 3. The other way: the follower's leases flow back to the leader.
-      writeFileSync(cpuFile, first === 'java' ? IDLE : BUSY);
-      await waitFor(() => owned(followerId).length <= peak - 2 && processesItsLeases(leaderId), `leases move back from ${followerId} to ${leaderId}`, 60000, 100);
-      mark('moved back 2');
+      if (steered) {
+        writeFileSync(cpuFile, first === 'java' ? IDLE : BUSY);
+        await waitFor(() => owned(followerId).length <= peak - 2 && processesItsLeases(leaderId), `leases move back from ${followerId} to ${leaderId}`, 60000, 100);
+        mark('moved back 2');
+      }
       await stopProducing();
       await allDelivered('after the moves back');
     } finally {
@@ -194,7 +200,8 @@ describe('a KCL 3.x fleet of the Java KCL 3.5.1 and ts-kcl', () => {
 
     // Nothing delivered twice: every move was a graceful handoff (the old owner checkpointed before the new one started).
     const twice = [...fleet.deliveryCounts()].filter(([, n]) => n > 1);
-    assert.deepEqual(twice, [], 'no record delivered twice');
+    const deliveries = (d: string): string[] => fleet.events.filter((e) => e.t === 'rec' && e.d?.includes(d)).map((e) => `${e.w} ${e.shardId} +${e.at - t0} ms`);
+    assert.deepEqual(twice.map(([d]) => `${d}: ${deliveries(d).join(', ')}`), [], 'no record delivered twice');
     // The Leader lock never changed hands.
     assert.deepEqual([...new Set(samples.map((s) => s.leader).filter(Boolean))], [leaderId], `${leaderId} held the Leader lock throughout`);
     const javaLog = (needle: string): string[] => fleet.of('java-1', 'log').map((e) => String(e.msg)).filter((m) => m.includes(needle));
@@ -220,7 +227,7 @@ describe('a KCL 3.x fleet of the Java KCL 3.5.1 and ts-kcl', () => {
     // the new owner to the new owner (no owner switch counted), so the counter of switches never moves here.
     const switched = samples.flatMap((s) => [...s.leases].filter(([, l]) => l.switches !== '0').map(([k, l]) => `${k}: ${l.switches} at ${s.at}`));
     assert.deepEqual(switched.slice(0, 3), [], 'ownerSwitchesSinceCheckpoint stays 0 through graceful handoffs');
-    assert.ok(moves.some((m) => m.from === leaderId && m.to === followerId) && moves.some((m) => m.from === followerId && m.to === leaderId), 'handoffs happened both ways');
+    if (steered) assert.ok(moves.some((m) => m.from === leaderId && m.to === followerId) && moves.some((m) => m.from === followerId && m.to === leaderId), 'handoffs happened both ways');
     assert.deepEqual(unfinishedHandoffs(samples, HANDOFF_TIMEOUT_MS / 2), [], 'every handoff finished: its checkpointOwner cleared (rebalancing goes on to the end: the last ones may be under way)');
     assert.deepEqual(fleet.events.filter((e) => e.t === 'crash' || e.t === 'fatal' || (e.t === 'log' && e.level === 'error')).map((e) => `${e.w}: ${String(e.msg)} ${JSON.stringify(e)}`), []);
     await fleet.stopAll();
@@ -234,6 +241,14 @@ describe('a KCL 3.x fleet of the Java KCL 3.5.1 and ts-kcl', () => {
   it('a ts-kcl leader assigns leases to Java, which processes them; handoffs both ways with zero redelivery', async (t) => {
     if (!skipOrFail(t, build)) return;
     await scenario(t, build, 'ts');
+  });
+
+  // Off EC2, ECS and EKS the Java KCL selects no worker metric and publishes its WorkerMetricStats item with
+  // empty maps (the leader then balances it by throughput). ts-kcl with disableWorkerMetrics publishes no
+  // item at all, so a Java leader never counts it as a live worker and assigns it nothing (seen 2026-12-02).
+  it('a Java leader without worker metrics (off EC2) assigns leases to a ts-kcl worker with disableWorkerMetrics', { todo: 'ts-kcl publishes no WorkerMetricStats item with disableWorkerMetrics; Java publishes one with empty metrics' }, async (t) => {
+    if (!skipOrFail(t, build)) return;
+    await scenario(t, build, 'java', false);
   });
 });
 
