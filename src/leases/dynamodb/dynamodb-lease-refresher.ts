@@ -305,14 +305,17 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     return true;
   }
 
+  /**
+   * A checkpoint: conditional on the counter only, as Java's updateLease. A KCL 3.x handoff changes
+   * leaseOwner without moving the counter, so the old owner's checkpoints still land while it hands over.
+   */
   async updateLease(lease: Lease, options?: CallOptions): Promise<boolean> {
     const next = lease.leaseCounter + 1;
     const b = new UpdateBuilder()
       .whenEquals(LeaseAttribute.leaseCounter, N(lease.leaseCounter))
-      .whenOwner(lease.leaseOwner)
       .set(LeaseAttribute.leaseCounter, N(next));
     checkpointUpdate(b, lease);
-    const landed: Landed = (now) => now?.leaseOwner === lease.leaseOwner && now?.leaseCounter === next && sameCheckpoint(now, lease);
+    const landed: Landed = (now) => now?.leaseCounter === next && sameCheckpoint(now, lease);
     if (!(await this.update(lease.leaseKey, b, options, 'UpdateLease', landed))) return false;
     lease.leaseCounter = next;
     return true;
