@@ -13,18 +13,12 @@ import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { aggregate, type InitializationInput } from '../../src/index.ts';
 import { testScheduler, start } from '../support/scheduler.ts';
 import type { JavaWorkerBuild, KclVersion } from './java-build.ts';
-import { javaOrSkip, skipOrFail } from './java-toolchain.ts';
+import { javaOrSkip, knownJavaError, skipOrFail } from './java-toolchain.ts';
 import { Fleet, createTableWith3xIndex } from './fleet.ts';
 
 const FAILOVER_MS = 3000;
 /** Java's taker runs every 2 * (failover + epsilon): the slowest step of every hand-over. */
 const JAVA_TAKER_MS = 2 * (FAILOVER_MS + 25);
-
-/**
- * ERROR lines of the Java KCL that are its own and not about ts-kcl's items: 3.x in 2.x-compatible mode logs
- * "LeaderDecider uninitialized" from its run loop for a moment at start-up (awslabs/amazon-kinesis-client#1470).
- */
-const knownJavaError = (e: Record<string, unknown>): boolean => Array.isArray(e.trace) && e.trace.some((l) => String(l).includes('IllegalStateException: LeaderDecider uninitialized'));
 
 const seqAtLeast = (a: string, b: string): boolean => (/^\d+$/.test(a) && /^\d+$/.test(b) ? BigInt(a) >= BigInt(b) : a === b);
 

@@ -20,3 +20,9 @@ export function skipOrFail(t: TestContext, build: JavaWorkerBuild | string | und
   t.skip(reason);
   return false;
 }
+
+/**
+ * ERROR lines of the Java KCL that are its own and not about ts-kcl's items: 3.x in 2.x-compatible mode logs
+ * "LeaderDecider uninitialized" from its run loop for a moment at start-up and when it changes client version (awslabs/amazon-kinesis-client#1470).
+ */
+export const knownJavaError = (e: Record<string, unknown>): boolean => Array.isArray(e.trace) && e.trace.some((l) => String(l).includes('IllegalStateException: LeaderDecider uninitialized'));
