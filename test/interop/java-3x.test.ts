@@ -104,7 +104,8 @@ describe('the Java KCL 3.5.1 in 3.x mode beside ts-kcl’s leader lock and worke
     const died = Date.now();
     await waitFor(async () => (await item(LEADER_HASH_KEY))?.ownerName?.S === 'java-1', 'Java takes the Leader lock', 30000, 100);
     timings['ts leader dies -> java holds the lock'] = Date.now() - died;
-    assert.ok(timings['ts leader dies -> java holds the lock'] >= LOCK.leaseDurationMillis - 500, `not before the lock's lease duration (${timings['ts leader dies -> java holds the lock']} ms)`);
+    // Not before a lease duration from the last heartbeat (which came up to a heartbeat period before the death).
+    assert.ok(timings['ts leader dies -> java holds the lock'] >= LOCK.leaseDurationMillis - LOCK.heartbeatPeriodMillis - 500, `not before the lock's lease duration (${timings['ts leader dies -> java holds the lock']} ms)`);
     const leader = await item(LEADER_HASH_KEY);
     assert.deepEqual({ leaseDuration: leader?.leaseDuration?.S, entityType: leader?.entityType?.S }, { leaseDuration: String(LOCK.leaseDurationMillis), entityType: 'LEADER' });
     const assigned = await waitFor(async () => {
@@ -140,7 +141,7 @@ describe('the Java KCL 3.5.1 in 3.x mode beside ts-kcl’s leader lock and worke
     const javaDied = Date.now();
     await waitFor(() => tsDecider.isLeader(), 'ts-kcl takes the dead Java leader’s lock', 30000, 250);
     timings['java leader dies -> ts holds the lock'] = Date.now() - javaDied;
-    assert.ok(timings['java leader dies -> ts holds the lock'] >= LOCK.leaseDurationMillis - 500);
+    assert.ok(timings['java leader dies -> ts holds the lock'] >= LOCK.leaseDurationMillis - LOCK.heartbeatPeriodMillis - 500, `not before the lock's lease duration (${timings['java leader dies -> ts holds the lock']} ms)`);
     assert.equal((await item(LEADER_HASH_KEY))?.ownerName?.S, 'ts-contender');
     assert.deepEqual(fleet.events.filter((e) => e.t === 'log' && e.level === 'error').map((e) => String(e.msg)), [], 'no Java ERROR line');
     t.diagnostic(`timings (ms): ${JSON.stringify(timings)}`);
