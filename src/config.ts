@@ -82,7 +82,7 @@ export interface WorkerUtilizationAwareAssignmentOptions {
   workerMetricsReporterFreqMs?: number;
   /** Java noOfPersistedMetricsPerWorkerMetrics = 10. */
   noOfPersistedMetricsPerWorkerMetrics?: number;
-  /** Java disableWorkerMetrics = false: publish no metrics (the leader then balances by throughput). */
+  /** Java disableWorkerMetrics = false: select no metric; the item is still published, empty, and the leader balances this worker by throughput. */
   disableWorkerMetrics?: boolean;
   /**
    * What this worker reports (Java workerMetricList). Default: CPU of the container (cgroup v2/v1) or,

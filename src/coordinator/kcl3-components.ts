@@ -55,13 +55,13 @@ export class Kcl3Components {
     this.leaderDecider = new DynamoDBLockBasedLeaderDecider(lock, config.leaderLock.heartbeatPeriodMs, childLogger(logger, { component: 'LeaderDecider' }));
     const table = { client, tableName, requestTimeoutMs, abortSignal: signal };
     this.assignment = new LeaseAssignmentManager(table, config.assignment, () => this.isLeader(), childLogger(logger, { component: 'LeaseAssignmentManager' }), metrics, workerId);
-    if (!config.disableWorkerMetrics) {
-      const reporterLogger = childLogger(logger, { component: 'WorkerMetricStatsReporter' });
-      this.sampler = new WorkerMetricStatsManager(config.workerMetrics ?? [selectCpuWorkerMetric()], config.sampling, (m, err) =>
-        reporterLogger.debug({ metric: m.shortName, ...errorFields(err) }, 'A worker metric could not be captured'),
-      );
-      this.reporter = new WorkerMetricStatsReporter({ workerId, manager: this.sampler, table: { ...table, form: 'leaseTable' }, sampling: config.sampling, logger: reporterLogger });
-    }
+    // Java selects metrics only when none are given and they are not disabled; without any it still
+    // publishes the item (empty maps): the leader counts the worker live and balances it by throughput.
+    const reporterLogger = childLogger(logger, { component: 'WorkerMetricStatsReporter' });
+    this.sampler = new WorkerMetricStatsManager(config.workerMetrics ?? (config.disableWorkerMetrics ? [] : [selectCpuWorkerMetric()]), config.sampling, (m, err) =>
+      reporterLogger.debug({ metric: m.shortName, ...errorFields(err) }, 'A worker metric could not be captured'),
+    );
+    this.reporter = new WorkerMetricStatsReporter({ workerId, manager: this.sampler, table: { ...table, form: 'leaseTable' }, sampling: config.sampling, logger: reporterLogger });
   }
 
   /** Whether this worker holds the leader lock (tries to take it when free or expired). */

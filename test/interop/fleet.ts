@@ -21,9 +21,32 @@ export interface JavaWorkerOptions {
   /** Prepare a checkpoint at the record with this data, then checkpoint nothing more. */
   prepareOn?: string;
   /** KCL 3.x only: '3x' runs its own mode; the default is its 2.x-compatible mode. */
-  mode?: '3x';
+  clientVersion?: '3x' | 'compat';
+  /** KCL 3.x only: its 3.x settings, in ms (java-worker Kcl3Config), e.g. short intervals for a test. */
+  kcl3?: Kcl3Options;
+  /** Java loggers (package or class names) that also report INFO lines, as `log` events. */
+  infoLoggers?: string[];
   /** Multi-stream mode: the serialized StreamIdentifiers (`account:stream:creationEpoch`) to track. */
   streamIds?: string[];
+}
+
+export interface Kcl3Options {
+  leaseAssignmentIntervalMs?: number;
+  workerMetricsReporterFreqMs?: number;
+  inMemoryWorkerMetricsCaptureFrequencyMs?: number;
+  gracefulLeaseHandoff?: boolean;
+  gracefulLeaseHandoffTimeoutMs?: number;
+  /** The DynamoDB lock on the `Leader` item (Java: 120000 and 30000). */
+  leaderLeaseDurationMs?: number;
+  leaderHeartbeatMs?: number;
+  reBalanceThresholdPercentage?: number;
+  dampeningPercentage?: number;
+  varianceBalancingFrequency?: number;
+  /**
+   * 'cpu': LinuxCpuWorkerMetric, the host's CPU from /proc/stat (Java reports no metric off EC2, ECS and EKS);
+   * `file:<path>`: the CPU utilization (0-100) written in that file, read at every capture.
+   */
+  workerMetrics?: 'cpu' | `file:${string}`;
 }
 
 export class Fleet {
@@ -37,6 +60,7 @@ export class Fleet {
       '-XX:TieredStopAtLevel=1', // a short-lived test JVM: quick start, little compiling on 2 cores
       '-Xmx256m',
       '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+      ...(o.infoLoggers ?? []).map((l) => `-Dorg.slf4j.simpleLogger.log.${l}=info`),
       `-Daws.cborEnabled=${o.cbor}`,
     ];
     const args = [
@@ -48,7 +72,8 @@ export class Fleet {
       `failoverMs=${o.failoverMs ?? 3000}`,
       `maxLeasesToStealAtOneTime=${o.maxLeasesToStealAtOneTime ?? 1}`,
       ...(o.prepareOn ? [`prepareOn=${o.prepareOn}`] : []),
-      ...(o.mode ? [`mode=${o.mode}`] : []),
+      ...(o.clientVersion ? [`clientVersion=${o.clientVersion}`] : []),
+      ...Object.entries(o.kcl3 ?? {}).map(([k, v]) => `${k}=${String(v)}`),
       ...(o.streamIds ? [`streamIds=${o.streamIds.join(',')}`] : []),
     ];
     this.track(workerId, spawn('java', [...props, '-cp', build.classpath, 'tskcl.interop.JavaWorker', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), true);
@@ -76,12 +101,12 @@ export class Fleet {
         /* not an event */
       }
     });
-    // Java logs WARN and ERROR lines (slf4j-simple) on stderr; ts-kcl workers report theirs as events.
+    // Java logs WARN and ERROR lines (and INFO of infoLoggers; slf4j-simple) on stderr; ts-kcl workers report theirs as events.
     // A stack trace's lines are appended to its log line (the first few: enough to see the cause).
     let last: WorkerEvent | undefined;
     createInterface({ input: child.stderr! }).on('line', (line) => {
       if (!java) return;
-      const level = /^\[[^\]]*\] (ERROR|WARN)\b/.exec(line)?.[1];
+      const level = /^\[[^\]]*\] (ERROR|WARN|INFO)\b/.exec(line)?.[1];
       if (level) this.events.push((last = { w: workerId, at: Date.now(), t: 'log', java: true, level: level.toLowerCase(), msg: line, trace: [] as string[] }));
       else if (last && (last.trace as string[]).length < 12) (last.trace as string[]).push(line.trim());
     });

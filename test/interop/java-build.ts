@@ -10,7 +10,7 @@ export type KclVersion = '2.7.2' | '3.5.1';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const PROJECT = join(HERE, 'java-worker');
-const SOURCES = ['pom.xml', 'src/main/java/tskcl/interop/JavaWorker.java'];
+const SOURCES = ['pom.xml', 'src/main/java/tskcl/interop/JavaWorker.java', 'src/main/java/tskcl/interop/Kcl3Config.java'];
 export const CACHE = join(HERE, '.cache');
 
 export interface JavaWorkerBuild {

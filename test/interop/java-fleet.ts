@@ -2,7 +2,7 @@
 // per Java KCL version (java-fleet-<version>.test.ts: separate files, so the runner can overlap them).
 // The Java worker is built with Maven during set-up (java-build.ts); without java or mvn the tests
 // skip with the reason, except in CI (CI or TS_KCL_REQUIRE_JAVA set), where that fails.
-import { describe, it, before, after, type TestContext } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnv, uniqueName, createStream, putRecords, waitFor, splitShard, makeRecords, listShards, type TestEnv, type PutResult } from '../support/env.ts';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -12,34 +12,13 @@ import type { Lease } from '../../src/leases/lease.ts';
 import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { aggregate, type InitializationInput } from '../../src/index.ts';
 import { testScheduler, start } from '../support/scheduler.ts';
-import { buildJavaWorker, missingToolchain, type JavaWorkerBuild, type KclVersion } from './java-build.ts';
+import type { JavaWorkerBuild, KclVersion } from './java-build.ts';
+import { javaOrSkip, knownJavaError, skipOrFail } from './java-toolchain.ts';
 import { Fleet, createTableWith3xIndex } from './fleet.ts';
 
-const REQUIRED = Boolean(process.env.CI || process.env.TS_KCL_REQUIRE_JAVA);
 const FAILOVER_MS = 3000;
 /** Java's taker runs every 2 * (failover + epsilon): the slowest step of every hand-over. */
 const JAVA_TAKER_MS = 2 * (FAILOVER_MS + 25);
-
-/** The built worker, or the reason there is none (a skip locally, a failure in CI). */
-async function javaOrSkip(version: KclVersion): Promise<JavaWorkerBuild | string> {
-  const missing = missingToolchain();
-  if (missing) return `Java KCL ${version} mixed-fleet tests skipped: ${missing}`;
-  return buildJavaWorker(version);
-}
-
-function skipOrFail(t: TestContext, build: JavaWorkerBuild | string | undefined): build is JavaWorkerBuild {
-  if (typeof build === 'object') return true;
-  const reason = build ?? 'the Java worker was not built';
-  if (REQUIRED) assert.fail(`${reason} (required here: CI or TS_KCL_REQUIRE_JAVA is set)`);
-  t.skip(reason);
-  return false;
-}
-
-/**
- * ERROR lines of the Java KCL that are its own and not about ts-kcl's items: 3.x in 2.x-compatible mode logs
- * "LeaderDecider uninitialized" from its run loop for a moment at start-up (awslabs/amazon-kinesis-client#1470).
- */
-const knownJavaError = (e: Record<string, unknown>): boolean => Array.isArray(e.trace) && e.trace.some((l) => String(l).includes('IllegalStateException: LeaderDecider uninitialized'));
 
 const seqAtLeast = (a: string, b: string): boolean => (/^\d+$/.test(a) && /^\d+$/.test(b) ? BigInt(a) >= BigInt(b) : a === b);
 

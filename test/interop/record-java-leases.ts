@@ -59,7 +59,7 @@ try {
     }
   })();
 
-  fleet.spawnJava(java, 'java-fixture', { stream, app, endpoints: env.clientConfig.endpoints, cbor: true, prepareOn: 'agg-5', ...(mode ? { mode } : {}), ...(streamIds ? { streamIds } : {}) });
+  fleet.spawnJava(java, 'java-fixture', { stream, app, endpoints: env.clientConfig.endpoints, cbor: true, prepareOn: 'agg-5', ...(mode ? { clientVersion: mode } : {}), ...(streamIds ? { streamIds } : {}) });
   await waitFor(() => fleet.of('java-fixture', 'init').length === (multi ? 3 : 2), 'the Java worker holds every shard', 120000, 100);
   const [s0, s1] = (await listShards(env.kinesis, stream)).map((s) => s.HashKeyRange!.StartingHashKey!);
   // Shard 0: one aggregate of ten user records (one hash key, so none is filtered out); the worker prepares at the sixth.

@@ -26,6 +26,7 @@ import software.amazon.kinesis.processor.FormerStreamsLeasesDeletionStrategy;
 import software.amazon.kinesis.processor.MultiStreamTracker;
 import software.amazon.kinesis.coordinator.CoordinatorConfig;
 import software.amazon.kinesis.coordinator.Scheduler;
+import software.amazon.kinesis.leases.LeaseManagementConfig;
 import software.amazon.kinesis.lifecycle.events.InitializationInput;
 import software.amazon.kinesis.lifecycle.events.LeaseLostInput;
 import software.amazon.kinesis.lifecycle.events.ProcessRecordsInput;
@@ -45,7 +46,7 @@ import software.amazon.kinesis.retrieval.polling.PollingConfig;
  * with the same events and fields as ts-kcl's test worker (test/support/worker-process.ts): started,
  * init (with the checkpoint `from` and any `pending` one), rec, cp / cpFail, prepared, leaseLost,
  * shardEnded, shutdownRequested, graceful, exit. SIGTERM is a graceful shutdown (Java keeps the
- * leases' owner; they expire for the others). Arguments: key=value (see main).
+ * leases' owner; they expire for the others). Arguments: key=value (see main; the KCL 3.x ones: Kcl3Config).
  */
 public final class JavaWorker {
     private static String workerId = "";
@@ -87,14 +88,15 @@ public final class JavaWorker {
                 .parentShardPollIntervalMillis(200)
                 .shardConsumerDispatchPollIntervalMillis(200)
                 .schedulerInitializationBackoffTimeMillis(200);
-        if (!"3x".equals(a.get("mode"))) compatibleWith2x(coordinator); // mode=3x: KCL 3.x's own default
+        LeaseManagementConfig leases = cb.leaseManagementConfig()
+                .failoverTimeMillis(failover)
+                .shardSyncIntervalMillis(Long.parseLong(a.getOrDefault("shardSyncIntervalMs", "2000")))
+                .maxLeasesToStealAtOneTime(Integer.parseInt(a.getOrDefault("maxLeasesToStealAtOneTime", "1")));
+        kcl3(a, coordinator, leases);
         Scheduler scheduler = new Scheduler(
                 cb.checkpointConfig(),
                 coordinator,
-                cb.leaseManagementConfig()
-                        .failoverTimeMillis(failover)
-                        .shardSyncIntervalMillis(Long.parseLong(a.getOrDefault("shardSyncIntervalMs", "2000")))
-                        .maxLeasesToStealAtOneTime(Integer.parseInt(a.getOrDefault("maxLeasesToStealAtOneTime", "1"))),
+                leases,
                 cb.lifecycleConfig().taskBackoffTimeMillis(100),
                 cb.metricsConfig().metricsLevel(MetricsLevel.NONE).metricsFactory(new NullMetricsFactory()),
                 cb.processorConfig(),
@@ -142,17 +144,16 @@ public final class JavaWorker {
         };
     }
 
-    /** KCL 3.x only: run in the mode that shares a table with 2.x workers (the same source builds against 2.x). */
-    private static void compatibleWith2x(CoordinatorConfig coordinator) throws Exception {
-        Class<?> versions;
+    /** KCL 3.x only: its client version and 3.x settings (Kcl3Config, not compiled against 2.x). */
+    private static void kcl3(Map<String, String> a, CoordinatorConfig coordinator, LeaseManagementConfig leases) throws Exception {
+        Class<?> config;
         try {
-            versions = Class.forName("software.amazon.kinesis.coordinator.CoordinatorConfig$ClientVersionConfig");
+            Class.forName("software.amazon.kinesis.coordinator.CoordinatorConfig$ClientVersionConfig");
+            config = Class.forName("tskcl.interop.Kcl3Config");
         } catch (ClassNotFoundException e) {
             return;
         }
-        @SuppressWarnings({"unchecked", "rawtypes"})
-        Object compat = Enum.valueOf((Class) versions, "CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X");
-        CoordinatorConfig.class.getMethod("clientVersionConfig", versions).invoke(coordinator, compat);
+        config.getMethod("apply", Map.class, CoordinatorConfig.class, LeaseManagementConfig.class).invoke(null, a, coordinator, leases);
     }
 
     private static String kclVersion() {
