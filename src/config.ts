@@ -140,11 +140,13 @@ export interface SchedulerConfig {
     formerStreamsLeasesDeletionStrategy?: FormerStreamsLeasesDeletionStrategy;
   };
   /**
-   * The lease protocol (Java ClientVersionConfig). `'3.x'` (CLIENT_VERSION_CONFIG_3X): a lock-elected
-   * leader assigns leases by each worker's measured load, workers find theirs through the
-   * `LeaseOwnerToLeaseKeyIndex` GSI and never steal, and a moved lease is checkpointed by its old
-   * owner before the new one starts. `'compatible-with-2.x'` (default): the 2.x taker, which Java 2.x
-   * workers and 3.x workers in their 2.x-compatible mode share.
+   * The lease protocol (Java ClientVersionConfig). Omitted: the 2.x protocol, writing nothing of 3.x into
+   * the table (Java 2.x workers read every item as a lease), and joining a migration another worker
+   * started. `'compatible-with-2.x'` (CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X): starts the fleet's
+   * migration — worker metrics published, the fleet flipped to 3.x once every worker is ready. `'3.x'`
+   * (CLIENT_VERSION_CONFIG_3X): a lock-elected leader assigns leases by each worker's measured load,
+   * workers find theirs through the `LeaseOwnerToLeaseKeyIndex` GSI and never steal, and a moved lease
+   * is checkpointed by its old owner before the new one starts.
    */
   clientVersion?: ClientVersionOption;
   /** Default: host name + pid + random suffix. Keep it stable across restarts to resume leases at once. */

@@ -1,6 +1,7 @@
 import { IllegalArgumentError } from '../errors.ts';
 import type { WorkerMetric } from '../workermetrics/cpu-worker-metric.ts';
 import type { Kcl3LeaseOptions } from '../config.ts';
+import type { ClientVersionConfig } from '../migration/migration-state.ts';
 import { DEFAULT_WORKER_METRICS_SAMPLING, type WorkerMetricsSamplingConfig } from '../workermetrics/worker-metric-stats-manager.ts';
 import { DEFAULT_LEADER_HEARTBEAT_PERIOD_MILLIS, DEFAULT_LEADER_LEASE_DURATION_MILLIS } from '../leader/dynamodb-lock-based-leader-decider.ts';
 import { DEFAULT_LEASE_ASSIGNMENT_CONFIG, type LeaseAssignmentConfig } from './lease-assignment-decisions.ts';
@@ -9,7 +10,15 @@ import { DEFAULT_LEASE_ASSIGNMENT_CONFIG, type LeaseAssignmentConfig } from './l
 export type ClientVersionOption = '3.x' | 'compatible-with-2.x';
 
 export interface ResolvedKcl3Config {
+  /** The protocol asked for; omitted = the 2.x protocol. */
   clientVersion: ClientVersionOption;
+  /**
+   * What the migration state machine starts from: '3.x' = CONFIG_3X; 'compatible-with-2.x' =
+   * CONFIG_COMPATIBLE_WITH_2X (starts the fleet's migration); omitted = CONFIG_COMPATIBLE_WITH_2X_PHASE1,
+   * which writes nothing of 3.x into the table (Java 2.x workers read every item as a lease) and
+   * joins a migration another worker started.
+   */
+  clientVersionConfig: ClientVersionConfig;
   leaseAssignmentIntervalMs: number;
   /** Java: leaseAssignmentIntervalMillis / 2 - epsilon. */
   leaseDiscoveryIntervalMs: number;
@@ -66,6 +75,8 @@ export function resolveKcl3Config(
   if (w.workerMetrics !== undefined && !Array.isArray(w.workerMetrics)) fail(`${p}workerMetrics`, w.workerMetrics, 'pass an array of WorkerMetric');
   return {
     clientVersion: clientVersion ?? 'compatible-with-2.x',
+    clientVersionConfig:
+      clientVersion === '3.x' ? 'CLIENT_VERSION_CONFIG_3X' : clientVersion === 'compatible-with-2.x' ? 'CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X' : 'CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X_PHASE1',
     leaseAssignmentIntervalMs: interval,
     leaseDiscoveryIntervalMs: Math.max(1, Math.floor(interval / 2) - lease.epsilonMs),
     assignment: {

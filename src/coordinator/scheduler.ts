@@ -12,7 +12,6 @@ import { LeaseDiscoverer } from '../leases/lease-discoverer.ts';
 import { Kcl3Components } from './kcl3-components.ts';
 import { LeaseGracefulShutdownHandler } from '../lifecycle/lease-graceful-shutdown-handler.ts';
 import { MigrationStateMachine, type MigrationRuntime } from '../migration/migration-state-machine.ts';
-import { clientVersionConfigOf } from '../migration/client-version-behaviour.ts';
 import { loadLeaseAssignmentData } from '../assignment/lease-assignment-data.ts';
 import { detectCoordinatorStateLayout, legacyLayoutMessage } from '../migration/coordinator-state-layout.ts';
 import { placeRenewals } from '../leases/renewal-thread-messages.ts';
@@ -276,7 +275,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       requestTimeoutMs: c.lease.dynamoDbRequestTimeoutMs,
       signal,
       workerId: this.workerId,
-      config: clientVersionConfigOf(c.kcl3.clientVersion),
+      config: c.kcl3.clientVersionConfig,
       runtime,
       logger: childLogger(this.logger, { component: 'MigrationStateMachine' }),
       metrics: this.metrics,

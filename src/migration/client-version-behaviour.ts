@@ -39,7 +39,16 @@ export interface ClientVersionBehaviour {
  *   (MigrationStateMachineImpl terminates on entering it).
  */
 export const CLIENT_VERSION_BEHAVIOUR = {
-  CLIENT_VERSION_INIT: { leaseAssignmentMode: '2.x', leaseAssignmentManager: false, workerMetricsReporting: false, leaderDecider: '2.x', followsTo: [], migrationReadyMonitor: false },
+  // ts-kcl, not Java: INIT (the passive default) follows a migration another worker starts, where
+  // Java's Phase 1 notices it only at its next restart. It still writes nothing itself.
+  CLIENT_VERSION_INIT: {
+    leaseAssignmentMode: '2.x',
+    leaseAssignmentManager: false,
+    workerMetricsReporting: false,
+    leaderDecider: '2.x',
+    followsTo: ['CLIENT_VERSION_UPGRADE_FROM_2X', 'CLIENT_VERSION_2X', 'CLIENT_VERSION_3X_WITH_ROLLBACK', 'CLIENT_VERSION_3X'],
+    migrationReadyMonitor: false,
+  },
   CLIENT_VERSION_UPGRADE_FROM_2X: {
     leaseAssignmentMode: '2.x',
     leaseAssignmentManager: false,
@@ -62,7 +71,7 @@ export const CLIENT_VERSION_BEHAVIOUR = {
 
 export const behaviourOf = (version: ClientVersion): ClientVersionBehaviour => CLIENT_VERSION_BEHAVIOUR[version];
 
-/** Whether ClientVersionChangeMonitor polls the item in this version (not in INIT nor in the terminal 3X). */
+/** Whether ClientVersionChangeMonitor polls the item in this version (not in the terminal 3X). */
 export const monitorsClientVersion = (version: ClientVersion): boolean => behaviourOf(version).followsTo.length > 0;
 
 /**

@@ -155,6 +155,19 @@ describe('client-version migration state machine (dynalite)', () => {
     await Promise.all([a.machine.stop(), b.machine.stop()]);
   });
 
+  it('the passive default (Phase 1) writes nothing, then joins the migration a compatible worker starts', async () => {
+    const tableName = await leaseTable();
+    const passive = worker(tableName, 'worker-p', 'CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X_PHASE1');
+    assert.equal(await passive.machine.initialize(), 'CLIENT_VERSION_INIT');
+    assert.equal(await storedItem(tableName), undefined, 'no Migration3.0 item: Java 2.x workers read every item as a lease');
+    assert.deepEqual(passive.runtime.calls, ['metrics:false', 'mode:2.x', 'leader:2.x']);
+    const starter = worker(tableName, 'worker-s', clientVersionConfigOf('compatible-with-2.x'));
+    assert.equal(await starter.machine.initialize(), 'CLIENT_VERSION_UPGRADE_FROM_2X');
+    await waitFor(() => passive.machine.currentClientVersion() === 'CLIENT_VERSION_UPGRADE_FROM_2X', 'the passive worker to follow', 10000);
+    assert.ok(passive.runtime.calls.includes('metrics:true'), 'it publishes its metrics, so the fleet can become ready');
+    await Promise.all([passive.machine.stop(), starter.machine.stop()]);
+  });
+
   describe('a fresh table with compatible-with-2.x, upgraded, rolled back and forward, then moved to 3X', () => {
     let tableName: string;
     let a: ReturnType<typeof worker>;

@@ -15,6 +15,8 @@ describe('KCL 3.x configuration', () => {
   it("defaults to Java's figures (LeaseManagementConfig, WorkerUtilizationAwareAssignmentConfig, GracefulLeaseHandoffConfig)", () => {
     const { kcl3, coordinator } = resolveConfig(base());
     assert.equal(kcl3.clientVersion, 'compatible-with-2.x', 'an upgrade keeps a 2.x fleet on its protocol until the fleet migrates');
+    assert.equal(kcl3.clientVersionConfig, 'CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X_PHASE1', 'and writes nothing of 3.x into a table Java 2.x workers share');
+    assert.equal(resolveConfig(base({ clientVersion: 'compatible-with-2.x' })).kcl3.clientVersionConfig, 'CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X');
     assert.equal(kcl3.leaseAssignmentIntervalMs, 20000, '2 x failoverTimeMillis');
     assert.equal(kcl3.leaseDiscoveryIntervalMs, 9975, 'leaseAssignmentIntervalMillis / 2 - epsilon (kcl-spec: 9975 ms)');
     assert.deepEqual(

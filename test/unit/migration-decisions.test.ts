@@ -20,7 +20,15 @@ import type { ClientVersion } from '../../src/migration/migration-state.ts';
 describe('what each client version means for a worker', () => {
   it('matches DynamicMigrationComponentsInitializer and the states\' monitors', () => {
     // initializeClientVersionForPhase1: DEFAULT_LEASE_COUNT_BASED_ASSIGNMENT, deterministic leader, createLamAndStartMetrics=false; InitState starts no monitor.
-    assert.deepEqual(behaviourOf('CLIENT_VERSION_INIT'), { leaseAssignmentMode: '2.x', leaseAssignmentManager: false, workerMetricsReporting: false, leaderDecider: '2.x', followsTo: [], migrationReadyMonitor: false });
+    // Java's Phase 1 starts no monitor; ts-kcl's passive default follows a migration someone else starts.
+    assert.deepEqual(behaviourOf('CLIENT_VERSION_INIT'), {
+      leaseAssignmentMode: '2.x',
+      leaseAssignmentManager: false,
+      workerMetricsReporting: false,
+      leaderDecider: '2.x',
+      followsTo: ['CLIENT_VERSION_UPGRADE_FROM_2X', 'CLIENT_VERSION_2X', 'CLIENT_VERSION_3X_WITH_ROLLBACK', 'CLIENT_VERSION_3X'],
+      migrationReadyMonitor: false,
+    });
     // initializeClientVersionForUpgradeFrom2x: lease-count assignment, deterministic leader, startWorkerMetricsReporting(), "LAM is not started until the dynamic flip";
     // UpgradeFrom2xState.doEnter starts MigrationReadyMonitor and a ClientVersionChangeMonitor whose callback accepts 2X and 3X_WITH_ROLLBACK.
     assert.deepEqual(behaviourOf('CLIENT_VERSION_UPGRADE_FROM_2X'), {
@@ -44,9 +52,10 @@ describe('what each client version means for a worker', () => {
     });
     // initializeClientVersionFor3x: the same components; MigrationStateMachineImpl terminates on 3X (no monitor).
     assert.deepEqual(behaviourOf('CLIENT_VERSION_3X'), { leaseAssignmentMode: '3.x', leaseAssignmentManager: true, workerMetricsReporting: true, leaderDecider: '3.x', followsTo: [], migrationReadyMonitor: false });
-    // ClientVersionChangeMonitor.emitMetrics throws for any other expected version: it runs only in these three.
+    // Java's ClientVersionChangeMonitor runs only in the last three (emitMetrics throws for any other);
+    // ts-kcl also runs it in the passive INIT, to join a migration another worker starts.
     const monitored = (['CLIENT_VERSION_INIT', 'CLIENT_VERSION_UPGRADE_FROM_2X', 'CLIENT_VERSION_2X', 'CLIENT_VERSION_3X_WITH_ROLLBACK', 'CLIENT_VERSION_3X'] as ClientVersion[]).filter(monitorsClientVersion);
-    assert.deepEqual(monitored, ['CLIENT_VERSION_UPGRADE_FROM_2X', 'CLIENT_VERSION_2X', 'CLIENT_VERSION_3X_WITH_ROLLBACK']);
+    assert.deepEqual(monitored, ['CLIENT_VERSION_INIT', 'CLIENT_VERSION_UPGRADE_FROM_2X', 'CLIENT_VERSION_2X', 'CLIENT_VERSION_3X_WITH_ROLLBACK']);
   });
 
   it('follows a version written by someone else only where the state\'s callback does', () => {
