@@ -5,7 +5,7 @@
 // processes per mode (bench/lib/capacity-child.js, default lease settings, ProcessCpuWorkerMetric),
 // one dynalite lease table per mode (ts-kcl creates it with the LeaseOwnerToLeaseKeyIndex GSI in both
 // modes: dynalite cannot add an index later). The modes run at the same time on the same servers.
-// Once every lease is held and no lease has moved for 15 s, the capacity dynalite bills
+// Once every lease is held and no lease has been taken or assigned for 45 s, the capacity dynalite bills
 // (ReturnConsumedCapacity TOTAL) is summed over --seconds, by operation and by what the call is for
 // (bench/lib/call-kind.js), and set against the Java KCL 2.x formula. The default window (100 s) holds
 // 5 leader assignment runs (every 20 s) and 3 worker-metrics reports (every 30 s) per worker.
@@ -28,7 +28,7 @@ const SIZES = args.leases.split(',').map(Number);
 const MODES = args['client-version'].split(',');
 const WORKERS = Number(args.workers);
 const WINDOW_MS = Number(args.seconds) * 1000;
-const STABLE_MS = 15000;
+const STABLE_MS = 45000; // over two 2.x taker rounds (20 s) and two 3.x assignment runs
 const CHILD = fileURLToPath(new URL('./lib/capacity-child.js', import.meta.url));
 
 /** Sums `after - before` of every worker's { calls, units } map. */
@@ -63,7 +63,9 @@ async function measure(servers, dynamodb, leases, mode) {
     let last = '';
     let since = Date.now();
     await waitFor(() => {
-      const now = latest.size === WORKERS && held() === leases ? split() : '';
+      // The counts and the lease writes other than renewals (takes, assignments): both still for STABLE_MS.
+      const moved = [...latest.values()].reduce((sum, s) => sum + (s.byKind['UpdateItem lease take/assign/checkpoint']?.calls ?? 0), 0);
+      const now = latest.size === WORKERS && held() === leases ? `${split()} ${moved}` : '';
       if (now !== last) [last, since] = [now, Date.now()];
       return now !== '' && Date.now() - since >= STABLE_MS;
     }, `${mode}: ${leases} leases held and unmoved for ${STABLE_MS} ms`, 300000, 250);

@@ -29,5 +29,5 @@ export function callKind(command, input, workerId) {
   if (op === 'Query') return input.IndexName ? `Query ${input.IndexName}` : 'Query';
   if (op === 'Scan') return scanKind(input);
   if (op === 'UpdateItem' && key !== undefined) return isRenewal(input) ? 'UpdateItem renew' : 'UpdateItem lease take/assign/checkpoint';
-  return op;
+  return key !== undefined ? `${op} lease` : op;
 }

@@ -18,6 +18,10 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 const READS = new Set(['ScanCommand', 'QueryCommand', 'GetItemCommand', 'BatchGetItemCommand']);
 const totals = { read: 0, write: 0, byOp: {}, byKind: {} };
+// BENCH_TRACE_KINDS="kind,kind": print those calls (input, and the error if any) on stderr, to see why they happen.
+const traced = new Set((process.env.BENCH_TRACE_KINDS ?? '').split(',').filter(Boolean));
+const trace = (kind, input, err) =>
+  traced.has(kind) && process.stderr.write(`${new Date().toISOString()} ${opts.workerId} ${kind} ${JSON.stringify(input)}${err ? ` -> ${err.name}` : ''}\n`);
 const add = (map, name, units) => {
   const entry = (map[name] ??= { calls: 0, units: 0 });
   entry.calls++;
@@ -28,11 +32,21 @@ dynamodb.middlewareStack.add(
   (next, context) => async (args) => {
     const counted = context.commandName !== 'CreateTableCommand' && context.commandName !== 'DescribeTableCommand';
     if (counted) args.input.ReturnConsumedCapacity = 'TOTAL';
-    const result = await next(args);
+    const kind = callKind(context.commandName, args.input, opts.workerId);
+    let result;
+    try {
+      result = await next(args);
+    } catch (err) {
+      trace(kind, args.input, err);
+      // Billed by DynamoDB (a failed conditional write costs its WCU) but dynalite returns no figure: counted as calls only.
+      add(totals.byKind, `${kind} (failed: ${err.name})`, 0);
+      throw err;
+    }
+    trace(kind, args.input);
     const cc = result.output?.ConsumedCapacity;
     const units = (Array.isArray(cc) ? cc : cc ? [cc] : []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
     add(totals.byOp, context.commandName.replace(/Command$/, ''), units);
-    add(totals.byKind, callKind(context.commandName, args.input, opts.workerId), units);
+    add(totals.byKind, kind, units);
     if (READS.has(context.commandName)) totals.read += units;
     else totals.write += units;
     return result;
