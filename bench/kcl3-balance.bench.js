@@ -1,6 +1,6 @@
 // Balance quality: does the fleet spread CPU (KCL 3.x mode) or lease counts (2.x mode)?
 //   node bench/kcl3-balance.bench.js [--client-version compatible-with-2.x,3.x] [--workers 3]
-//     [--shards 12] [--hot 2] [--hot-ms 6] [--cold-ms 0.6] [--settle 120] [--window 40]
+//     [--shards 12] [--hot 2] [--hot-ms 25] [--cold-ms 0.6] [--settle 120] [--window 40]
 // Per mode, one after the other on the same servers: a stream of --shards shards with continuous
 // production (~20 records/s per shard, random keys), W worker processes (bench/lib/balance-child.js,
 // each with ProcessCpuWorkerMetric: they share a cgroup) whose processors spin --hot-ms per record
@@ -19,7 +19,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '3' },
     shards: { type: 'string', default: '12' },
     hot: { type: 'string', default: '2' },
-    'hot-ms': { type: 'string', default: '6' },
+    'hot-ms': { type: 'string', default: '25' },
     'cold-ms': { type: 'string', default: '0.6' },
     settle: { type: 'string', default: '120' },
     window: { type: 'string', default: '40' },
