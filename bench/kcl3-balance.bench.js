@@ -1,9 +1,9 @@
 // Balance quality: does the fleet spread CPU (KCL 3.x mode) or lease counts (2.x mode)?
 //   node bench/kcl3-balance.bench.js [--client-version compatible-with-2.x,3.x] [--workers 3]
-//     [--shards 12] [--hot 2] [--hot-ms 25] [--cold-ms 0.6] [--settle 120] [--window 40]
+//     [--shards 12] [--hot 2] [--hot-ms 12] [--cold-ms 0.6] [--settle 120] [--window 40]
 // Per mode, one after the other on the same servers: a stream of --shards shards with continuous
 // production (~20 records/s per shard, random keys), W worker processes (bench/lib/balance-child.js,
-// each with ProcessCpuWorkerMetric: they share a cgroup) whose processors spin --hot-ms per record
+// each with ProcessCpuWorkerMetric: they share a cgroup) whose processors spin --hot-ms of CPU time per record
 // on the first --hot shards and --cold-ms on the others. 3.x mode runs with short intervals (leader
 // assignment every 5 s, metrics reported every 5 s; Java's defaults are 20 s and 30 s). Once every
 // lease is held, the fleet gets --settle s, then each worker's CPU (process.cpuUsage) is sampled over
@@ -19,7 +19,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '3' },
     shards: { type: 'string', default: '12' },
     hot: { type: 'string', default: '2' },
-    'hot-ms': { type: 'string', default: '25' },
+    'hot-ms': { type: 'string', default: '12' },
     'cold-ms': { type: 'string', default: '0.6' },
     settle: { type: 'string', default: '120' },
     window: { type: 'string', default: '40' },
