@@ -68,12 +68,18 @@ async function runMode(servers, mode) {
     const t0 = performance.now();
     await waitFor(() => latest.size === WORKERS && held() === SHARDS, `${mode}: ${SHARDS} leases held`, 180000, 250);
     const heldAfterS = (performance.now() - t0) / 1000;
+    // Lease counts (hot leases) every 10 s until the window ends: converging, or moving back and forth?
+    const timeline = [];
+    const sample = () => timeline.push([...latest.entries()].sort(([a], [b]) => a - b).map(([, s]) => `${s.held.length}(${s.held.filter((k) => HOT.includes(k)).length})`).join('/'));
+    sample();
+    const ticker = setInterval(sample, 10000);
     await sleep(Number(args.settle) * 1000);
     const before = [...latest.entries()].map(([i, s]) => [i, structuredClone(s)]);
     const movesBefore = moves.count;
     const w0 = performance.now();
     await sleep(Number(args.window) * 1000);
     const seconds = (performance.now() - w0) / 1000;
+    clearInterval(ticker);
     const workers = before.map(([i, b]) => {
       const a = latest.get(i);
       return {
@@ -85,7 +91,7 @@ async function runMode(servers, mode) {
       };
     });
     const { produced, errors } = await servers.call('stopProducer');
-    return { mode, heldAfterS, workers, movesInWindow: moves.count - movesBefore, movesTotal: moves.count, produced, errors, cpu: spread(workers.map((w) => w.cpuPercent)), leases: spread(workers.map((w) => w.leases)) };
+    return { mode, heldAfterS, timeline, workers, movesInWindow: moves.count - movesBefore, movesTotal: moves.count, produced, errors, cpu: spread(workers.map((w) => w.cpuPercent)), leases: spread(workers.map((w) => w.leases)) };
   } finally {
     await servers.call('stopProducer').catch(() => undefined);
     for (const child of children) child.kill('SIGKILL');
@@ -102,6 +108,7 @@ try {
     const r = await runMode(servers, mode);
     results.push(r);
     console.log(`\n${mode}: every lease held after ${r.heldAfterS.toFixed(0)} s; lease moves ${r.movesTotal} in all, ${r.movesInWindow} in the window; produced ${r.produced} (${r.errors} failed)`);
+    console.log(`  lease counts w1/w2/w3 (hot) every 10 s: ${r.timeline.join(' ')}`);
     for (const w of r.workers) console.log(`  ${w.id}: CPU ${w.cpuPercent.toFixed(1)} % of a core, ${w.leases} leases (${w.hot} hot), ${w.recordsPerS.toFixed(0)} records/s`);
   }
 } finally {
