@@ -72,7 +72,7 @@ async function runMode(servers, mode) {
     const timeline = [];
     const sample = () => timeline.push([...latest.entries()].sort(([a], [b]) => a - b).map(([, s]) => `${s.held.length}(${s.held.filter((k) => HOT.includes(k)).length})`).join('/'));
     sample();
-    const ticker = setInterval(sample, 10000);
+    const ticker = setInterval(sample, 10000).unref();
     await sleep(Number(args.settle) * 1000);
     const before = [...latest.entries()].map(([i, s]) => [i, structuredClone(s)]);
     const movesBefore = moves.count;
