@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { javaKcl2PerLeaseHour } from './lib/java-kcl2-capacity.js';
 import { startServerHost, spawnNode, waitFor, sleep, machine, CREDENTIALS, REGION } from './lib/common.js';
 
 const { values: args } = parseArgs({
@@ -26,11 +27,7 @@ const WORKERS = Number(args.workers);
 const WINDOW_MS = Number(args.seconds) * 1000;
 const CHILD = fileURLToPath(new URL('./lib/capacity-child.js', import.meta.url));
 
-const JAVA = { renewMs: 10000 / 3 - 25, takerMs: (10000 + 25) * 2, electionMs: 300000, auditMs: 120000 };
-const javaPerLeaseHour = (leases, workers, scanUnits) => {
-  const scansPerHour = workers * (3600000 / JAVA.takerMs + 3600000 / JAVA.electionMs) + 3600000 / JAVA.auditMs;
-  return { read: (scansPerHour * scanUnits) / leases, write: 3600000 / JAVA.renewMs };
-};
+const javaPerLeaseHour = javaKcl2PerLeaseHour;
 
 const servers = await startServerHost();
 const rows = [];
