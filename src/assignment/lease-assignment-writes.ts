@@ -1,5 +1,6 @@
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { withDeadline } from '../common/deadline.ts';
+import { settleBounded } from '../common/bounded.ts';
 import { isConditionalCheckFailed, toKclError } from '../leases/dynamodb/dynamodb-errors.ts';
 import { LeaseAttribute, N, S, UpdateBuilder, type Item } from '../leases/dynamodb/lease-serializer.ts';
 import type { AssignmentLease } from './in-memory-storage-view.ts';
@@ -87,6 +88,8 @@ export function initiateGracefulLeaseHandoff(table: LeaseAssignmentTable, lease:
   return write(table, 'InitiateGracefulLeaseHandoff', lease.leaseKey, b);
 }
 
+const MAX_WRITES_IN_FLIGHT = 8;
+
 /** What applying one run's decisions did. */
 export interface AppliedLeaseAssignments {
   /** The decisions' memory, updated for every write that landed (Java updates its Lease objects). */
@@ -108,9 +111,12 @@ export async function applyLeaseAssignments(
   config: Pick<LeaseAssignmentConfig, 'gracefulLeaseHandoffTimeoutMillis' | 'leaseDurationMillis'>,
   nowNanos: () => number,
 ): Promise<AppliedLeaseAssignments> {
-  const results = await Promise.allSettled(
-    decisions.assignments.map(async (a) => ({ a, written: a.mode === 'gracefulHandoff' ? await initiateGracefulLeaseHandoff(table, a.lease, a.newOwner) : await assignLease(table, a.lease, a.newOwner) })),
-  );
+  // A bounded number in flight (Java: the LAM's thread pool): a fresh table of 1,000 leases is not
+  // 1,000 writes at once, nor 1,000 listeners on the worker's abort signal.
+  const results = await settleBounded(decisions.assignments, MAX_WRITES_IN_FLIGHT, async (a) => ({
+    a,
+    written: a.mode === 'gracefulHandoff' ? await initiateGracefulLeaseHandoff(table, a.lease, a.newOwner) : await assignLease(table, a.lease, a.newOwner),
+  }));
   const applied: AppliedLeaseAssignments = { memory: decisions.memory, written: [], failed: [], errors: [] };
   for (const r of results) {
     if (r.status === 'rejected') applied.errors.push(r.reason);

@@ -2,6 +2,10 @@ import type { Lease } from './lease.ts';
 import type { CallOptions, LeaseRefresher } from './lease-refresher.ts';
 import { errorFields, type Logger } from '../common/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { mapBounded } from '../common/bounded.ts';
+
+/** A worker given many leases at once reads them a few at a time (Java: its discovery thread pool). */
+const READS_IN_FLIGHT = 8;
 
 /** The reads 3.x discovery makes: the owner index, then each new lease. */
 export type DiscoveryRefresher = Pick<LeaseRefresher, 'getLease'> & {
@@ -31,22 +35,20 @@ export class LeaseDiscoverer {
       const keys = await this.refresher.listLeaseKeysForWorker(this.workerId, { abortSignal: signal });
       const fresh = keys.filter((k) => !held.has(k));
       let mismatched = 0;
-      const leases = await Promise.all(
-        fresh.map(async (key) => {
-          try {
-            const lease = await this.refresher.getLease(key, { abortSignal: signal });
-            if (lease === undefined) return undefined;
-            if (lease.leaseOwner !== this.workerId) {
-              mismatched++;
-              return undefined;
-            }
-            return lease.checkpointOwner === undefined ? lease : undefined; // the old owner is still checkpointing
-          } catch (err) {
-            if (!signal.aborted) this.logger.warn({ leaseKey: key, ...errorFields(err) }, 'Could not read a newly assigned lease; the next round tries again');
+      const leases = await mapBounded(fresh, READS_IN_FLIGHT, async (key) => {
+        try {
+          const lease = await this.refresher.getLease(key, { abortSignal: signal });
+          if (lease === undefined) return undefined;
+          if (lease.leaseOwner !== this.workerId) {
+            mismatched++;
             return undefined;
           }
-        }),
-      );
+          return lease.checkpointOwner === undefined ? lease : undefined; // the old owner is still checkpointing
+        } catch (err) {
+          if (!signal.aborted) this.logger.warn({ leaseKey: key, ...errorFields(err) }, 'Could not read a newly assigned lease; the next round tries again');
+          return undefined;
+        }
+      });
       const found = leases.filter((l): l is Lease => l !== undefined);
       if (found.length > 0) this.logger.info({ leases: found.map((l) => l.leaseKey) }, 'New leases assigned to this worker');
       scope.add('NewLeasesDiscovered', found.length, 'Count', 'DETAILED').add('OwnerMismatch', mismatched, 'Count', 'DETAILED');
