@@ -48,4 +48,21 @@ describe('a checkpoint during a KCL 3.x graceful handoff', () => {
     held.checkpoint = esn(`${SEQ.slice(0, -1)}9`);
     assert.equal(await refresher.updateLease(held), false);
   });
+
+  it('a stale holder re-checkpointing the stored value after a take is refused, not read back as landed', async () => {
+    // The soak caught it: w4's checkpoint failed its counter condition because w2 had taken the lease;
+    // the read that decides a refused write found the counter at w4's "next" (w2's take) and the same
+    // checkpoint (w4 re-stored what was there), took the write for landed, and w4 went on checkpointing.
+    const name = uniqueName('stale');
+    const refresher = new DynamoDBLeaseRefresher(env.dynamodb, name);
+    await refresher.createLeaseTableIfNotExists();
+    await refresher.waitUntilLeaseTableExists(10000);
+    await refresher.createLeaseIfNotExists({ leaseKey: 'shard-2', leaseCounter: 0, checkpoint: esn(SEQ), ownerSwitchesSinceCheckpoint: 0, parentShardIds: [], childShardIds: [] });
+    const stale = (await refresher.getLease('shard-2'))!;
+    assert.ok(await refresher.takeLease(stale, 'w4'));
+    const seenByThief = (await refresher.getLease('shard-2'))!;
+    assert.ok(await refresher.takeLease(seenByThief, 'w2')); // the counter moves to exactly w4's next
+    assert.equal(await refresher.updateLease(stale), false, 'w4 no longer holds it');
+    assert.equal((await refresher.getLease('shard-2'))!.leaseOwner, 'w2');
+  });
 });

@@ -318,7 +318,11 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
       .whenEquals(LeaseAttribute.leaseCounter, N(lease.leaseCounter))
       .set(LeaseAttribute.leaseCounter, N(next));
     checkpointUpdate(b, lease);
-    const landed: Landed = (now) => now?.leaseCounter === next && sameCheckpoint(now, lease);
+    // Read back, the write landed only if this worker still holds the lease (as owner, or as checkpoint
+    // owner in a handoff): another worker's take can leave the counter at our "next" and the checkpoint as we wrote it.
+    const holder = lease.checkpointOwner ?? lease.leaseOwner;
+    const stillHeld = (now: Lease): boolean => now.leaseOwner === lease.leaseOwner || (now.checkpointOwner !== undefined && now.checkpointOwner === holder);
+    const landed: Landed = (now) => now !== undefined && now.leaseCounter === next && stillHeld(now) && sameCheckpoint(now, lease);
     if (!(await this.update(lease.leaseKey, b, options, 'UpdateLease', landed))) return false;
     lease.leaseCounter = next;
     return true;
