@@ -1,33 +1,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEnv, uniqueName, createStream, putRecords, waitFor, type TestEnv } from '../support/env.ts';
+import { startEnv, uniqueName, createStream, waitFor, type TestEnv } from '../support/env.ts';
 import { Cluster } from '../support/cluster.ts';
+import { startProducer } from '../support/producer.ts';
 
 const FAILOVER = 2000;
 const TAKER = 1000;
 
-/** Continuous production until stopped: unique ids, random partition keys. */
-function startProducer(env: TestEnv, stream: string): { stop(): Promise<number>; produced: Set<string> } {
-  const produced = new Set<string>();
-  let running = true;
-  let next = 0;
-  const loop = (async () => {
-    while (running) {
-      const batch = Array.from({ length: 24 }, () => ({ partitionKey: `k${Math.random()}`, data: `rec-${next++}` }));
-      await putRecords(env.kinesis, stream, batch);
-      for (const r of batch) produced.add(r.data);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  return {
-    produced,
-    stop: async () => {
-      running = false;
-      await loop;
-      return produced.size;
-    },
-  };
-}
 
 describe('three worker processes share a 12-shard stream under continuous production', () => {
   let env: TestEnv;

@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { startDynalite, type LocalServer } from '../../src/local/local-servers.ts';
 import { silentLogger, type Logger } from '../../src/common/logger.ts';
 import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
@@ -73,27 +73,9 @@ describe('client-version migration state machine (dynalite)', () => {
   /** The lease table as KCL 3.x creates it: leaseKey plus the LeaseOwnerToLeaseKeyIndex (dynalite cannot add it later). */
   async function leaseTable(): Promise<string> {
     const tableName = uniqueName('migration');
-    const throughput = { ReadCapacityUnits: 10, WriteCapacityUnits: 10 };
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }],
-        AttributeDefinitions: [
-          { AttributeName: 'leaseKey', AttributeType: 'S' },
-          { AttributeName: 'leaseOwner', AttributeType: 'S' },
-        ],
-        ProvisionedThroughput: throughput,
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: 'LeaseOwnerToLeaseKeyIndex',
-            KeySchema: [{ AttributeName: 'leaseOwner', KeyType: 'HASH' }, { AttributeName: 'leaseKey', KeyType: 'RANGE' }],
-            Projection: { ProjectionType: 'KEYS_ONLY' },
-            ProvisionedThroughput: throughput,
-          },
-        ],
-      }),
-    );
-    await new DynamoDBLeaseRefresher(client, tableName).waitUntilLeaseTableExists(10_000);
+    const refresher = new DynamoDBLeaseRefresher(client, tableName, 'PROVISIONED');
+    await refresher.createLeaseTableIfNotExists(undefined, { withOwnerIndex: true });
+    await refresher.waitUntilLeaseTableExists(10000);
     return tableName;
   }
 

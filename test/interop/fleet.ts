@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import type { JavaWorkerBuild } from './java-build.ts';
 import type { WorkerEvent } from '../support/cluster.ts';
 import type { SchedulerConfig } from '../../src/index.ts';
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
 
 const TS_WORKER = fileURLToPath(new URL('../support/worker-process.ts', import.meta.url));
 
@@ -155,26 +156,9 @@ export class Fleet {
   }
 }
 
-/** KCL 3.x adds an index on leaseOwner with an on-demand UpdateTable that dynalite refuses: create the table with it. */
+/** KCL 3.x adds an index on leaseOwner with an on-demand UpdateTable that dynalite refuses: create the table with it, as ts-kcl does. */
 export async function createTableWith3xIndex(dynamodb: DynamoDBClient, table: string): Promise<void> {
-  const throughput = { ReadCapacityUnits: 10, WriteCapacityUnits: 10 };
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: table,
-      KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }],
-      AttributeDefinitions: [
-        { AttributeName: 'leaseKey', AttributeType: 'S' },
-        { AttributeName: 'leaseOwner', AttributeType: 'S' },
-      ],
-      ProvisionedThroughput: throughput,
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'LeaseOwnerToLeaseKeyIndex',
-          KeySchema: [{ AttributeName: 'leaseOwner', KeyType: 'HASH' }, { AttributeName: 'leaseKey', KeyType: 'RANGE' }],
-          Projection: { ProjectionType: 'KEYS_ONLY' },
-          ProvisionedThroughput: throughput,
-        },
-      ],
-    }),
-  );
+  const refresher = new DynamoDBLeaseRefresher(dynamodb, table, 'PROVISIONED');
+  await refresher.createLeaseTableIfNotExists(undefined, { withOwnerIndex: true });
+  await refresher.waitUntilLeaseTableExists(30000);
 }

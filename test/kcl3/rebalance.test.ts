@@ -1,9 +1,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { startEnv, uniqueName, createStream, putRecords, waitFor, type TestEnv } from '../support/env.ts';
+import { startEnv, uniqueName, createStream, waitFor, type TestEnv } from '../support/env.ts';
 import { Cluster, type WorkerEvent } from '../support/cluster.ts';
 import { fromWorkerMetricStatsItem } from '../../src/workermetrics/worker-metric-stats-serializer.ts';
+import { startProducer } from '../support/producer.ts';
 
 // Three worker processes in KCL 3.x mode; one shard's processor burns CPU wherever it runs. The leader
 // must move leases by measured load, every move a graceful handoff (no record delivered twice), and a
@@ -14,28 +15,6 @@ const LOCK = { leaseDurationMs: 4000, heartbeatPeriodMs: 1000 };
 const THRESHOLD = 10; // Java's default reBalanceThresholdPercentage
 const HOT = 'shardId-000000000000';
 
-/** Continuous production until stopped: unique ids, random partition keys (every shard gets a share). */
-function startProducer(env: TestEnv, stream: string): { stop(): Promise<number>; produced: Set<string> } {
-  const produced = new Set<string>();
-  let running = true;
-  let next = 0;
-  const loop = (async () => {
-    while (running) {
-      const batch = Array.from({ length: 18 }, () => ({ partitionKey: `k${Math.random()}`, data: `rec-${next++}` }));
-      await putRecords(env.kinesis, stream, batch);
-      for (const r of batch) produced.add(r.data);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  return {
-    produced,
-    stop: async () => {
-      running = false;
-      await loop;
-      return produced.size;
-    },
-  };
-}
 
 async function scanTable(env: TestEnv, table: string): Promise<Record<string, AttributeValue>[]> {
   const items: Record<string, AttributeValue>[] = [];
@@ -132,7 +111,7 @@ describe('KCL 3.x mode: three worker processes rebalance by CPU load', () => {
     const stream = uniqueName('rebal');
     app = uniqueName('app');
     await createStream(env.kinesis, stream, 6);
-    producer = startProducer(env, stream);
+    producer = startProducer(env, stream, 18);
     // Every worker burns on the hot shard, so it is hot wherever the leader puts it.
     for (const workerId of ['w1', 'w2', 'w3']) {
       cluster.spawn({
