@@ -121,6 +121,16 @@ describe('a 2.x-compatible fleet of the Java KCL 3.5.1 and ts-kcl upgraded to 3.
     const leases = await refresher.listLeases();
     assert.equal(leases.length, SHARDS);
     t.diagnostic(`timings (ms): ${JSON.stringify(timings)}; owners at the end: ${JSON.stringify(leases.map((l) => l.leaseOwner))}`);
-    assert.deepEqual(fleet.events.filter((e) => e.t === 'crash' || e.t === 'fatal' || (e.t === 'log' && e.level === 'error' && !knownJavaError(e))).map((e) => `${e.w}: ${String(e.msg)} ${JSON.stringify(e.trace ?? '')}`), []);
+    // Between the flip and Java's following it (its monitor reads every 60-90 s) the fleet runs both
+    // schemes, as a Java-only fleet does: a lease Java's 2.x taker steals makes the ts-kcl processor's
+    // checkpoint fail with ShutdownException, which this test's processor rethrows (an ERROR line). That
+    // is the processor contract, not a fault; anything else is.
+    const refusedCheckpoint = (e: (typeof fleet.events)[number]): boolean =>
+      e.t === 'log' && String(e.msg).startsWith("Record processor's processRecords threw") &&
+      fleet.events.some((f) => f.t === 'cpFail' && f.w === e.w && f.shardId === e.shardId && String(f.error).startsWith('ShutdownException') && f.at <= e.at && e.at - f.at < 2000);
+    assert.deepEqual(
+      fleet.events.filter((e) => e.t === 'crash' || e.t === 'fatal' || (e.t === 'log' && e.level === 'error' && !knownJavaError(e) && !refusedCheckpoint(e))).map((e) => `${e.w}: ${String(e.msg)} ${JSON.stringify(e)}`),
+      [],
+    );
   });
 });
