@@ -223,8 +223,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /**
    * The KCL 3.x parts (leader lock, lease assignment, worker metrics, graceful handoff) and the
-   * client-version state machine that switches them on and off: at once for clientVersion '3.x', once
-   * the whole fleet is ready for 'compatible-with-2.x' (Java's migration, one `Migration3.0` item).
+   * client-version state machine that switches them on and off: at once for clientVersion '3.x'; once
+   * the whole fleet is ready for 'compatible-with-2.x' (Java's migration, one `Migration3.0` item); and
+   * when omitted, only once another worker started that migration.
    */
   private startKcl3(refresher: DynamoDBLeaseRefresher): void {
     const c = this.config;
