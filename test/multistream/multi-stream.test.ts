@@ -150,12 +150,15 @@ describe('multi-stream mode (kinesalite + dynalite)', () => {
         return true;
       }
     }, 'the stream deleted');
-    await waitFor(() => Math.floor(Date.now() / 1000) > oldEpoch, 'a new second (the epoch has second resolution)');
+    // The identifier has second resolution, and kinesalite dates a stream 2 s before its creation
+    // (createStream's SEQ_ADJUST_MS): recreated sooner, it would be the same stream, old checkpoint and all.
+    await waitFor(() => Math.floor((Date.now() - 2000) / 1000) > oldEpoch, 'a creation second after the old one', 10000, 100);
     await createStream(env.kinesis, name, 1);
+    assert.ok((await epochOf(env, name)) > oldEpoch, 'the recreated stream has its own creation time');
     await putRecords(env.kinesis, name, makeRecords(5, 'new'));
     const w2 = worker(config);
     void start(w2);
-    await waitFor(() => rec.seen.filter((s) => s.includes('/new-')).length === 5, 'the new stream consumed from its start', 60000); // under CI load (JVMs beside it) 30 s once fell short
+    await waitFor(() => rec.seen.filter((s) => s.includes('/new-')).length === 5, 'the new stream consumed from its start', 30000);
     await waitFor(async () => (await scanLeases(env, app)).every((i) => !oldKeys.includes(i.leaseKey!.S!)), 'the old stream leases deleted', 20000);
     assert.equal(rec.seen.filter((s) => s.includes('/old-')).length, 5, 'old records not read again');
   });
