@@ -5,7 +5,7 @@ import { KinesisClientLibDependencyException } from '../errors.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { WorkerMetricStats } from '../workermetrics/worker-metric-stats.ts';
 import { behaviourOf, followClientVersionChange, monitorsClientVersion, type ClientVersionBehaviour } from './client-version-behaviour.ts';
-import { isLeaseOwnerToLeaseKeyIndexActive } from './lease-owner-index.ts';
+import { DynamoDBLeaseRefresher } from '../leases/dynamodb/dynamodb-lease-refresher.ts';
 import {
   initialStabilizer,
   isReadyForUpgradeTo3x,
@@ -94,6 +94,8 @@ export class MigrationStateMachine {
   private readonly running = new Set<Promise<void>>();
   private readonly dao: MigrationStateDao;
   private readonly table: MigrationStateTable;
+  /** For the owner index's status (a missing table reads as no index, as Java's describeLeaseTable). */
+  private readonly leaseTable: DynamoDBLeaseRefresher;
   private readonly stopController = new AbortController();
   private readonly signal: AbortSignal;
   private initializing: Promise<ClientVersion> | undefined;
@@ -103,6 +105,7 @@ export class MigrationStateMachine {
   constructor(private readonly options: MigrationStateMachineOptions) {
     this.signal = AbortSignal.any([options.signal, this.stopController.signal]);
     this.table = { client: options.client, tableName: options.tableName, requestTimeoutMs: options.requestTimeoutMs, signal: this.signal };
+    this.leaseTable = new DynamoDBLeaseRefresher(options.client, options.tableName, 'PAY_PER_REQUEST', options.requestTimeoutMs);
     this.dao = new MigrationStateDao(this.table);
   }
 
@@ -246,7 +249,7 @@ export class MigrationStateMachine {
   /** MigrationReadyMonitor.run on the leader, and UpgradeFrom2xState.onMigrationReady's conditional flip. */
   private async checkMigrationReady(epoch: number, stabilizer: ReadinessStabilizer): Promise<ReadinessStabilizer> {
     if (!(await this.options.runtime.isLeader())) return resetStabilizer(stabilizer);
-    const leaseOwnerIndexActive = await isLeaseOwnerToLeaseKeyIndexActive(this.table);
+    const leaseOwnerIndexActive = (await this.leaseTable.ownerIndexStatus({ abortSignal: this.signal })) === 'ACTIVE';
     // Java creates the index on entering UPGRADE_FROM_2X (createGsi(false)); here the leader asks for it until it is there.
     if (!leaseOwnerIndexActive) await this.options.runtime.createLeaseOwnerToLeaseKeyIndexIfNotExists?.();
     const data = leaseOwnerIndexActive ? await this.options.runtime.loadAssignmentData() : { leases: [], workerMetrics: [] };
