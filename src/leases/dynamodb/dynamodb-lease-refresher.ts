@@ -107,11 +107,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
   async createOwnerIndexIfNotExists(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const options = signal ? { abortSignal: signal } : undefined;
     await this.requestOwnerIndex(options);
-    const deadline = performance.now() + timeoutMs;
-    for (let delay = 50; (await this.ownerIndexStatus(options)) !== 'ACTIVE'; delay = Math.min(delay * 2, 1000)) {
-      if (performance.now() > deadline) throw new InvalidStateException(`The ${LEASE_OWNER_INDEX} index of ${this.tableName} did not become ACTIVE within ${timeoutMs} ms`);
-      await sleep(delay, signal);
-    }
+    await this.untilActive(() => this.ownerIndexStatus(options), `The ${LEASE_OWNER_INDEX} index of ${this.tableName}`, timeoutMs, signal);
   }
 
   /** Asks DynamoDB to add the owner index when the table lacks it, without waiting for it to be built. */
@@ -160,14 +156,15 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
   }
 
   async waitUntilLeaseTableExists(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    await this.untilActive(() => this.tableStatus(signal ? { abortSignal: signal } : undefined), `Lease table ${this.tableName}`, timeoutMs, signal);
+  }
+
+  /** Polls a status (50 ms doubling to 1 s) until ACTIVE; past the deadline, names what did not become ACTIVE. */
+  private async untilActive(status: () => Promise<string | undefined>, what: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const deadline = performance.now() + timeoutMs;
-    let delay = 50;
-    while ((await this.tableStatus(signal ? { abortSignal: signal } : undefined)) !== 'ACTIVE') {
-      if (performance.now() > deadline) {
-        throw new InvalidStateException(`Lease table ${this.tableName} did not become ACTIVE within ${timeoutMs} ms`);
-      }
+    for (let delay = 50; (await status()) !== 'ACTIVE'; delay = Math.min(delay * 2, 1000)) {
+      if (performance.now() > deadline) throw new InvalidStateException(`${what} did not become ACTIVE within ${timeoutMs} ms`);
       await sleep(delay, signal);
-      delay = Math.min(delay * 2, 1000);
     }
   }
 
