@@ -1,6 +1,8 @@
 // Lease-table capacity per lease-hour: ts-kcl workers against the Java KCL 2.x formula at the same
 // settings, at 10, 100 and 1,000 leases.
-//   node bench/lease-capacity.bench.js [--leases 10,100,1000] [--workers 2] [--seconds 60]
+//   node bench/lease-capacity.bench.js [--leases 10,100,1000] [--workers 2] [--seconds 60] [--poll 1000]
+// --poll: the workers' idleTimeBetweenReadsMs (GetRecords on the empty shards; no lease-table cost,
+// but 1,000 shards polled once a second is a core of kinesalite, which runs in its own process).
 // Each size: a kinesalite stream with that many shards (no records), W ts-kcl worker processes at the
 // default lease settings (failover 10 s; steals of up to half the leases at once, so the fleet
 // balances in a few rounds) on one dynalite lease table. Once every lease is held and balanced, the
@@ -20,6 +22,7 @@ const { values: args } = parseArgs({
     leases: { type: 'string', default: '10,100,1000' },
     workers: { type: 'string', default: '2' },
     seconds: { type: 'string', default: '60' },
+    poll: { type: 'string', default: '1000' },
   },
 });
 const SIZES = args.leases.split(',').map(Number);
@@ -29,7 +32,7 @@ const CHILD = fileURLToPath(new URL('./lib/capacity-child.js', import.meta.url))
 
 const javaPerLeaseHour = javaKcl2PerLeaseHour;
 
-const servers = await startServerHost();
+const servers = await startServerHost({ split: true });
 const rows = [];
 try {
   console.log(`machine: ${machine()}`);
@@ -41,7 +44,7 @@ try {
     const latest = new Map();
     const children = Array.from({ length: WORKERS }, (_, i) =>
       // Stealing many at once only so the fleet balances within a few taker rounds: the steady state is measured.
-      spawnNode([CHILD, JSON.stringify({ kinesis: servers.kinesis, dynamodb: servers.dynamodb, stream, app, workerId: `w${i + 1}`, steal: Math.ceil(leases / WORKERS) })], {
+      spawnNode([CHILD, JSON.stringify({ kinesis: servers.kinesis, dynamodb: servers.dynamodb, stream, app, workerId: `w${i + 1}`, steal: Math.ceil(leases / WORKERS), pollMs: Number(args.poll) })], {
         onLine: (line) => line.startsWith('{') && latest.set(i, JSON.parse(line)),
       }),
     );

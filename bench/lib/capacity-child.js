@@ -3,7 +3,7 @@
 // run on the main thread so that this client sees them (the renewal thread's writes are the same calls).
 // Also split by what each call is for (bench/lib/call-kind.js: renew, GSI discovery, leader lock...).
 // Prints a JSON line a second: { held, read, write, byOp, byKind }. Runs until killed.
-//   node bench/lib/capacity-child.js '{"kinesis","dynamodb","stream","app","workerId"[,"clientVersion","processCpu","lease"]}'
+//   node bench/lib/capacity-child.js '{"kinesis","dynamodb","stream","app","workerId"[,"clientVersion","processCpu","lease","pollMs"]}'
 // `processCpu: true` gives the worker `new ProcessCpuWorkerMetric()` (workers sharing one cgroup).
 import './quiet-sdk-warning.js';
 import path from 'node:path';
@@ -61,6 +61,7 @@ const scheduler = new Scheduler({
   dynamoDBClient: dynamodb,
   clientConfig: { region: 'us-east-1', credentials, endpoints: { kinesis: opts.kinesis, dynamodb: opts.dynamodb } },
   initialPosition: 'TRIM_HORIZON',
+  ...(opts.pollMs ? { retrieval: { mode: 'polling', idleTimeBetweenReadsMs: opts.pollMs } } : {}),
   ...(opts.clientVersion ? { clientVersion: opts.clientVersion } : {}),
   lease: {
     renewInWorkerThread: false,

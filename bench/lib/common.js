@@ -27,9 +27,34 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-/** Starts bench/lib/server-host.js (kinesalite + dynalite) in its own process. */
-export async function startServerHost() {
-  const child = track(fork(fileURLToPath(new URL('./server-host.js', import.meta.url)), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
+/**
+ * Starts bench/lib/server-host.js (kinesalite + dynalite) in its own process; with `split`, one process
+ * per server (commands go to kinesalite's, whose client makes the streams; counts are summed).
+ */
+export async function startServerHost({ split = false } = {}) {
+  if (split) {
+    const [k, d] = await Promise.all([startHost('kinesis'), startHost('dynamodb')]);
+    return {
+      kinesis: k.kinesis,
+      dynamodb: d.dynamodb,
+      pids: [k.pid, d.pid],
+      async call(cmd, args) {
+        if (cmd === 'resetCounts') await d.call(cmd, args);
+        if (cmd !== 'counts') return k.call(cmd, args);
+        const [a, b] = await Promise.all([k.call(cmd, args), d.call(cmd, args)]);
+        const counts = { ...a.counts };
+        for (const [key, n] of Object.entries(b.counts)) counts[key] = (counts[key] ?? 0) + n;
+        return { counts };
+      },
+      stop: () => Promise.all([k.stop(), d.stop()]),
+    };
+  }
+  return startHost();
+}
+
+async function startHost(only) {
+  const env = only ? { ...process.env, SERVER_HOST_ONLY: only } : process.env;
+  const child = track(fork(fileURLToPath(new URL('./server-host.js', import.meta.url)), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env }));
   const pending = new Map();
   let nextId = 0;
   const ready = new Promise((resolve, reject) => {
@@ -134,15 +159,18 @@ export async function waitFor(check, what, timeoutMs = 30000, intervalMs = 25) {
 
 /**
  * Runs `command ...args` and resolves with every JSON object line it printed on stdout, in order.
- * Rejects on a non-zero exit or after `timeoutMs` (the child is killed).
+ * Rejects on a non-zero exit or after `timeoutMs` (the child is killed). `showStderr` passes its stderr on.
  */
-export function runJsonLines(command, args, { timeoutMs = 120000 } = {}) {
+export function runJsonLines(command, args, { timeoutMs = 120000, showStderr = false } = {}) {
   return new Promise((resolve, reject) => {
     const child = track(spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err = (err + d).slice(-8000)));
+    child.stderr.on('data', (d) => {
+      err = (err + d).slice(-8000);
+      if (showStderr) process.stderr.write(d);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);

@@ -81,6 +81,7 @@ async function kcl() {
     clientConfig: { region: 'us-east-1', credentials, endpoints: { kinesis: opts.kinesis, dynamodb: opts.dynamodb } },
     initialPosition: 'TRIM_HORIZON',
     retrieval: { mode: 'polling', idleTimeBetweenReadsMs: opts.pollMs ?? 200, ...(opts.retrieval ?? {}) },
+    ...(opts.lease ? { lease: opts.lease } : {}),
     processorFactory: () => ({
       initialize() {},
       async processRecords({ records, checkpointer }) {
@@ -98,6 +99,22 @@ async function kcl() {
     }),
   });
   scheduler.on('error', (err) => process.stderr.write(`scheduler error: ${err?.stack ?? err}\n`));
+  // opts.progressMs: a line on stderr every so often (leases held, records, memory, event-loop delay).
+  if (opts.progressMs) {
+    const { monitorEventLoopDelay } = await import('node:perf_hooks');
+    const delay = monitorEventLoopDelay({ resolution: 20 });
+    delay.enable();
+    const started = performance.now();
+    let cpuLast = process.cpuUsage();
+    setInterval(() => {
+      const m = process.memoryUsage();
+      const cpu = process.cpuUsage(cpuLast);
+      cpuLast = process.cpuUsage();
+      const line = { s: Math.round((performance.now() - started) / 1000), held: scheduler.heldShardIds().length, delivered, cpuPct: Math.round(us(cpu) / 10 / opts.progressMs), rssMb: Math.round(m.rss / 1048576), heapMb: Math.round(m.heapUsed / 1048576), extMb: Math.round(m.external / 1048576), lagP99Ms: Math.round(delay.percentile(99) / 1e6), lagMaxMs: Math.round(delay.max / 1e6) };
+      delay.reset();
+      process.stderr.write(`progress ${JSON.stringify(line)}\n`);
+    }, opts.progressMs).unref();
+  }
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   scheduler.run().catch((err) => {

@@ -1,6 +1,9 @@
 // The servers' own process: kinesalite and dynalite in-process (from dist/local/local-servers.js), so
 // their CPU is never counted against the code being measured, which runs in other processes.
 //
+// SERVER_HOST_ONLY=kinesis|dynamodb runs one of the two (startServerHost({ split: true }) starts one
+// host each, so a 1,000-shard poll load on kinesalite cannot starve dynalite's renewals of CPU).
+//
 // Standalone: `node bench/lib/server-host.js` prints {"kinesis": url, "dynamodb": url} on stdout and
 // serves until killed. Under a bench (forked with an IPC channel) it also answers commands:
 //   { id, cmd: 'createStream', name, shards } / { id, cmd: 'deleteStream', name }
@@ -48,11 +51,13 @@ const { startKinesalite, startDynalite } = await import(pathToFileURL(path.join(
 const { KinesisClient, CreateStreamCommand, DeleteStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } = await import('@aws-sdk/client-kinesis');
 const { NodeHttpHandler } = await import('@smithy/node-http-handler');
 
-const [kinesis, dynamodb] = await Promise.all([startKinesalite(), startDynalite()]);
+const only = process.env.SERVER_HOST_ONLY;
+const none = { endpoint: undefined, stop: async () => undefined };
+const [kinesis, dynamodb] = await Promise.all([only === 'dynamodb' ? none : startKinesalite(), only === 'kinesis' ? none : startDynalite()]);
 const client = new KinesisClient({
   region: 'us-east-1',
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  endpoint: kinesis.endpoint,
+  endpoint: kinesis.endpoint ?? 'http://127.0.0.1:9', // a dynamodb-only host never sends
   requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true } }),
 });
 
