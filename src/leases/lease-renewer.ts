@@ -155,8 +155,10 @@ export class LeaseRenewer {
     const scope = this.metrics.scope('RenewAllLeases', { WorkerIdentifier: this.workerId });
     const start = performance.now();
     const before = this.held.size;
-    const results = await Promise.all(this.heldLeases().map((h) => this.renew(h, scope)));
+    const failed: { leaseKey: string; err: unknown }[] = [];
+    const results = await Promise.all(this.heldLeases().map((h) => this.renew(h, scope, failed)));
     const lost = results.filter((ok) => !ok).length;
+    this.reportFailures(failed);
     scope
       .add('CurrentLeases', this.held.size, 'Count', 'SUMMARY')
       .add('LostLeases', lost, 'Count', 'SUMMARY')
@@ -164,7 +166,18 @@ export class LeaseRenewer {
       .end();
   }
 
-  private renew(held: HeldLease, scope: ReturnType<Metrics['scope']>): Promise<boolean> {
+  /**
+   * One WARN per round, not one per lease: a slow table with 1,000 leases held would otherwise write
+   * 1,000 lines every renewal interval. Each lease's failure is still at DEBUG.
+   */
+  private reportFailures(failed: { leaseKey: string; err: unknown }[]): void {
+    const first = failed[0];
+    if (first === undefined) return;
+    const leaseKeys = failed.slice(0, 10).map((f) => f.leaseKey);
+    this.logger.warn({ failed: failed.length, held: this.held.size, leaseKeys, ...errorFields(first.err) }, 'Lease renewal failed for some leases; the next round retries them until they expire');
+  }
+
+  private renew(held: HeldLease, scope: ReturnType<Metrics['scope']>, failed: { leaseKey: string; err: unknown }[]): Promise<boolean> {
     return held.mutex.run(async () => {
       if (this.held.get(held.lease.leaseKey) !== held) return true; // dropped meanwhile
       const start = sharedNow();
@@ -182,7 +195,8 @@ export class LeaseRenewer {
       } catch (err) {
         // A failed call is not a loss: the next round retries until the lease expires locally.
         scope.addSuccessAndLatency('RenewLease', false, started, 'DETAILED');
-        this.logger.warn({ leaseKey: held.lease.leaseKey, ...errorFields(err) }, 'Lease renewal failed; will retry');
+        this.logger.debug({ leaseKey: held.lease.leaseKey, ...errorFields(err) }, 'Lease renewal failed; will retry');
+        failed.push({ leaseKey: held.lease.leaseKey, err });
         return true;
       }
     });

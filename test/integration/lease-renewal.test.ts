@@ -84,6 +84,30 @@ describe('lease renewal and loss against DynamoDB (dynalite)', () => {
     assert.ok(renewer.getCurrentlyHeldLease('shard-2'));
   });
 
+  it('reports a round whose renewals fail as one WARN with the count, not one line per lease', async () => {
+    const { mine } = await table();
+    const keys = ['shard-w1', 'shard-w2', 'shard-w3', 'shard-w4', 'shard-w5'];
+    const warnings: { obj: object; msg: string }[] = [];
+    const logger = { ...silentLogger, warn: (obj: object | string, msg?: string) => void warnings.push(typeof obj === 'string' ? { obj: {}, msg: obj } : { obj, msg: msg ?? '' }) };
+    const renewer = new LeaseRenewer(mine, 'worker-a', 10000, logger, new Metrics('NONE', [], silentLogger), () => undefined);
+    for (const key of keys) {
+      const l = lease(key);
+      await mine.createLeaseIfNotExists(l);
+      await mine.takeLease(l, 'worker-a');
+      renewer.add(l);
+    }
+    // Every renewal of the round fails (a ValidationException is not retried by the SDK).
+    proxy.inject('DynamoDB_20120810.UpdateItem', { status: 400, type: 'ValidationException', message: 'injected' }, { times: keys.length });
+    await renewer.renewLeases();
+    assert.equal(warnings.length, 1, `one WARN for the round: ${JSON.stringify(warnings)}`);
+    const [warning] = warnings;
+    assert.equal((warning!.obj as { failed: number }).failed, keys.length);
+    assert.deepEqual([...(warning!.obj as { leaseKeys: string[] }).leaseKeys].sort(), keys);
+    assert.equal(renewer.heldCount(), keys.length, 'a failed call is not a loss: the next round retries');
+    await renewer.renewLeases();
+    assert.equal(warnings.length, 1, 'a round that succeeds says nothing');
+  });
+
   it('does not renew, nor checkpoint, a lease that expired locally', async () => {
     const { mine, other } = await table();
     const l = lease('shard-3');
