@@ -51,7 +51,8 @@ try {
     try {
       const held = () => [...latest.values()].reduce((sum, s) => sum + s.held, 0);
       const balanced = () => [...latest.values()].every((s) => Math.abs(s.held - leases / WORKERS) <= 1);
-      await waitFor(() => latest.size === WORKERS && held() === leases && balanced(), `${leases} leases held and balanced`, 300000, 250);
+      const progress = setInterval(() => console.log(`  waiting: held ${[...latest.values()].map((s) => s.held).join('/')}`), 15000);
+      await waitFor(() => latest.size === WORKERS && held() === leases && balanced(), `${leases} leases held and balanced`, 300000, 250).finally(() => clearInterval(progress));
       await sleep(1500); // the next report of each worker
       const before = [...latest.values()].map((s) => structuredClone(s));
       const t0 = performance.now();
@@ -68,6 +69,15 @@ try {
           o.units += v.units - b.units;
         }
       }
+      const kinds = {};
+      for (const [i, s] of after.entries()) {
+        for (const [kind, v] of Object.entries(s.byKind)) {
+          const b = before[i].byKind[kind] ?? { calls: 0, units: 0 };
+          const k = (kinds[kind] ??= { calls: 0, units: 0 });
+          k.calls += v.calls - b.calls;
+          k.units += v.units - b.units;
+        }
+      }
       const scan = await dynamodb.send(new ScanCommand({ TableName: app, ReturnConsumedCapacity: 'TOTAL' }));
       const scanUnits = scan.ConsumedCapacity?.CapacityUnits ?? 0;
       const ts = { read: diff('read') / leases / hours, write: diff('write') / leases / hours };
@@ -76,6 +86,7 @@ try {
       if (held() !== leases) console.log(`  LOST LEASES: ${held()} of ${leases} held at the end of the window`);
       console.log(`\n${leases} leases, ${WORKERS} workers (holding ${split}), ${(hours * 3600).toFixed(0)} s; a full Scan of the table costs ${scanUnits} RCU`);
       console.log(`  calls in the window: ${Object.entries(ops).filter(([, v]) => v.calls > 0).map(([op, v]) => `${op} ${v.calls} (${v.units.toFixed(1)} CU)`).join(', ')}`);
+      console.log(`  by purpose: ${Object.entries(kinds).filter(([, v]) => v.calls > 0).map(([kind, v]) => `${kind} ${v.calls} (${v.units.toFixed(1)} CU)`).join(', ')}`);
       console.log(`  per lease-hour: ts-kcl read ${ts.read.toFixed(1)} RCU, write ${ts.write.toFixed(1)} WCU; Java 2.x read ${java.read.toFixed(1)}, write ${java.write.toFixed(1)}`);
       rows.push({ leases, ts, java });
     } finally {

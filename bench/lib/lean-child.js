@@ -17,7 +17,7 @@ const us = (c) => c.user + c.system;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const emit = (phase, extra) => {
   const m = process.memoryUsage();
-  process.stdout.write(JSON.stringify({ phase, maxRssBytes: process.resourceUsage().maxRSS * 1024, rssBytes: m.rss, heapUsedBytes: m.heapUsed, ...extra }) + '\n');
+  process.stdout.write(JSON.stringify({ phase, maxRssBytes: process.resourceUsage().maxRSS * 1024, rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, ...extra }) + '\n');
 };
 
 // The Go program's per-record work: length, first and last byte.
@@ -127,6 +127,7 @@ async function kcl() {
   const cpu1 = process.cpuUsage();
   await sleep(opts.idleMs ?? 20000);
   if (session) await profileStop(session, opts.profileTo);
+  if (opts.heapSnapshotTo) (await import('node:v8')).writeHeapSnapshot(opts.heapSnapshotTo);
   emit('idle', { records: delivered, idleCpuUs: us(process.cpuUsage(cpu1)), idleMs: opts.idleMs ?? 20000, held: scheduler.heldShardIds().length });
   process.exit(0); // no shutdown traffic: the Go program exits the same way
 }
