@@ -2,8 +2,8 @@ import type { Lease } from './lease.ts';
 import type { LeaseRefresher } from './lease-refresher.ts';
 import { LeaseRenewer, type HeldLease } from './lease-renewer.ts';
 import { LeaseTaker } from './lease-taker.ts';
-import { MAX_QUIET_ROUNDS_SKIPPED, PeerWatch, planReleasedLeaseProbe } from './released-lease-probe.ts';
-import { monotonicNow } from '../common/backoff.ts';
+import { MAX_QUIET_ROUNDS_SKIPPED, PeerWatch, planReleasedLeaseProbe, probesPerPeerRead } from './released-lease-probe.ts';
+import { monotonicNow, settlesWithin } from '../common/backoff.ts';
 import { ThreadLeaseRenewer } from './thread-lease-renewer.ts';
 import type { LeaseDiscoverer } from './lease-discoverer.ts';
 import type { RenewalPlacement } from './renewal-thread-messages.ts';
@@ -63,6 +63,11 @@ export class LeaseCoordinator {
   /** The last round wanted nothing and every probe since read its peers without a failure. */
   private quiet = false;
   private skipped = 0;
+  /** Probes since the last one that read every peer. */
+  private probesSincePeerRead = Infinity;
+  /** The release signal being written, and whether more leases were released while it was. */
+  private signalling: Promise<void> | undefined;
+  private signalAgain = false;
 
   constructor(
     private readonly refresher: LeaseRefresher,
@@ -145,8 +150,14 @@ export class LeaseCoordinator {
     const plan = planReleasedLeaseProbe(this.taker.lastScan, this.options.workerId);
     if (plan.kind === 'none') return false;
     if (plan.kind === 'owners' && this.refresher.leaseOwners) {
-      const now = await this.refresher.leaseOwners([...plan.expected.keys()], { abortSignal: signal });
-      return this.peerWatch.changed(plan.expected, now, monotonicNow());
+      const every = plan.signal === undefined ? 1 : probesPerPeerRead(this.options.failoverTimeMs, this.options.unownedLeasePollIntervalMs);
+      const readAll = ++this.probesSincePeerRead >= every;
+      if (readAll) this.probesSincePeerRead = 0;
+      const keys = new Set(readAll ? plan.expected.keys() : []);
+      if (plan.signal !== undefined) keys.add(plan.signal);
+      const now = await this.refresher.leaseOwners([...keys], { abortSignal: signal });
+      const signalled = plan.signal !== undefined && this.peerWatch.signalled(plan.signal, now.get(plan.signal));
+      return this.peerWatch.changed(plan.expected, now, monotonicNow(), readAll) || signalled;
     }
     this.quiet = false;
     return this.refresher.hasUnownedLeases({ abortSignal: signal });
@@ -205,16 +216,49 @@ export class LeaseCoordinator {
     await Promise.all(loops.map((l) => l.stop()));
   }
 
-  /** Gives a held lease back in DynamoDB (owner removed) so another worker can take it at once. */
-  releaseLease(leaseKey: string): Promise<boolean> {
+  /**
+   * Gives a held lease back in DynamoDB (owner removed) so another worker can take it at once, and
+   * tells the peers' probes so through the release signal (see released-lease-probe.ts).
+   */
+  async releaseLease(leaseKey: string): Promise<boolean> {
     // Serialized with the lease's renewals and conditional on its owner, wherever they run.
-    return this.renewer.releaseLease(leaseKey, this.options.failoverTimeMs);
+    const released = await this.renewer.releaseLease(leaseKey, this.options.failoverTimeMs);
+    if (released && this.mode() === '2.x') void this.signalReleases();
+    return released;
+  }
+
+  /**
+   * Bumps the release signal on the table's lowest lease key. Coalesced: one write at a time, and one
+   * more after it when leases were released meanwhile, so a shutdown releasing 100 leases writes a few
+   * times, not 100. A failure is logged: peers then notice at their next per-peer read or taker round.
+   */
+  private signalReleases(): Promise<void> {
+    if (this.signalling) {
+      this.signalAgain = true;
+      return this.signalling;
+    }
+    const key = this.taker.lastScan.reduce<string | undefined>((min, l) => (min === undefined || l.leaseKey < min ? l.leaseKey : min), undefined);
+    if (key === undefined || !this.refresher.signalReleases) return Promise.resolve();
+    const write = this.refresher.signalReleases(key).then(
+      () => undefined,
+      (err: unknown) => this.logger.warn({ leaseKey: key, ...errorFields(err) }, 'Could not signal released leases to the other workers; they notice at their next round'),
+    );
+    this.signalling = write.finally(() => {
+      this.signalling = undefined;
+      if (this.signalAgain) {
+        this.signalAgain = false;
+        void this.signalReleases();
+      }
+    });
+    return this.signalling;
   }
 
   /** Stops every loop, drops all leases locally (no DynamoDB writes: they expire for others) and ends the renewal thread. */
   async stop(): Promise<void> {
     this.abort.abort();
     this.lag.stop();
+    // The last release signal of a graceful shutdown goes out before the worker ends (within the failover time).
+    if (this.signalling) await settlesWithin(this.signalling.then(() => this.signalling), this.options.failoverTimeMs);
     await Promise.all(this.loops.map((l) => l.done));
     await this.renewer.close();
   }

@@ -33,10 +33,18 @@ export interface LeaseRefresher {
   hasUnownedLeases(options?: CallOptions): Promise<boolean>;
   /** The owner and counter of each of these leases (missing: gone), read per lease, not by a Scan. */
   leaseOwners?(leaseKeys: readonly string[], options?: CallOptions): Promise<Map<string, LeaseOwnership>>;
+  /**
+   * Bumps the release signal on this lease (no condition on owner or counter, so its holder's renewals
+   * and checkpoints are untouched): peers whose probe reads it learn that leases were released.
+   * False when the lease is gone.
+   */
+  signalReleases?(leaseKey: string, options?: CallOptions): Promise<boolean>;
 }
 
 /** What the released-lease probe reads of a lease. */
 export interface LeaseOwnership {
   owner?: string;
   counter: number;
+  /** The lease's release signal (0 when never bumped). */
+  releaseSignal: number;
 }

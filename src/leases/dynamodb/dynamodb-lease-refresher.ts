@@ -387,8 +387,8 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
               RequestItems: {
                 [this.tableName]: {
                   Keys: keys,
-                  ProjectionExpression: '#k, #o, #c',
-                  ExpressionAttributeNames: { '#k': LeaseAttribute.leaseKey, '#o': LeaseAttribute.leaseOwner, '#c': LeaseAttribute.leaseCounter },
+                  ProjectionExpression: '#k, #o, #c, #r',
+                  ExpressionAttributeNames: { '#k': LeaseAttribute.leaseKey, '#o': LeaseAttribute.leaseOwner, '#c': LeaseAttribute.leaseCounter, '#r': LeaseAttribute.releaseSignal },
                 },
               },
             }),
@@ -397,7 +397,11 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
         );
         for (const item of out.Responses?.[this.tableName] ?? []) {
           const owner = item[LeaseAttribute.leaseOwner]?.S;
-          owners.set(item[LeaseAttribute.leaseKey]?.S ?? '', { ...(owner !== undefined ? { owner } : {}), counter: Number(item[LeaseAttribute.leaseCounter]?.N ?? 0) });
+          owners.set(item[LeaseAttribute.leaseKey]?.S ?? '', {
+            ...(owner !== undefined ? { owner } : {}),
+            counter: Number(item[LeaseAttribute.leaseCounter]?.N ?? 0),
+            releaseSignal: Number(item[LeaseAttribute.releaseSignal]?.N ?? 0),
+          });
         }
         const unprocessed = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
         if (unprocessed.length > 0) await sleep(50, options?.abortSignal); // throttled in part: ask again for the rest
@@ -408,6 +412,18 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
       }
     }
     return owners;
+  }
+
+  async signalReleases(leaseKey: string, options?: CallOptions): Promise<boolean> {
+    const b = new UpdateBuilder().whenExists(LeaseAttribute.leaseKey).add(LeaseAttribute.releaseSignal, N(1));
+    const input: UpdateItemCommandInput = { TableName: this.tableName, Key: this.key(leaseKey), ...b.build() };
+    try {
+      await this.call('UpdateItem', options, (o) => this.client.send(new UpdateItemCommand(input), o));
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw toKclError(err, `SignalReleases ${leaseKey}`);
+    }
   }
 
   private key(leaseKey: string): Item {

@@ -30,6 +30,11 @@ export const LeaseAttribute = {
   streamName: 'streamName',
   /** Multi-stream mode: the shard id. */
   shardId: 'shardId',
+  /**
+   * ts-kcl: a counter on one lease (the lowest key) that a worker bumps after releasing leases, so its
+   * peers' probes notice a release by reading one item instead of one per peer. Java ignores it.
+   */
+  releaseSignal: 'releaseSignal',
 } as const;
 export type LeaseAttribute = (typeof LeaseAttribute)[keyof typeof LeaseAttribute];
 
