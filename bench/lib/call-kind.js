@@ -28,6 +28,7 @@ export function callKind(command, input, workerId) {
   if (key !== undefined && key === workerId) return `${op} worker metrics`;
   if (op === 'Query') return input.IndexName ? `Query ${input.IndexName}` : 'Query';
   if (op === 'Scan') return scanKind(input);
+  if (op === 'UpdateItem' && key !== undefined && Object.values(input.ExpressionAttributeNames ?? {}).includes('releaseSignal')) return 'UpdateItem release signal';
   if (op === 'UpdateItem' && key !== undefined) return isRenewal(input) ? 'UpdateItem renew' : 'UpdateItem lease take/assign/checkpoint';
   return key !== undefined ? `${op} lease` : op;
 }
