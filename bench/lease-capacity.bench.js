@@ -55,11 +55,13 @@ try {
       await waitFor(() => latest.size === WORKERS && held() === leases && balanced(), `${leases} leases held and balanced`, 300000, 250).finally(() => clearInterval(progress));
       await sleep(1500); // the next report of each worker
       const before = [...latest.values()].map((s) => structuredClone(s));
-      const t0 = performance.now();
       await sleep(WINDOW_MS);
       const after = [...latest.values()];
-      const hours = (performance.now() - t0) / 3600000;
-      const diff = (k) => after.reduce((sum, s, i) => sum + s[k] - before[i][k], 0);
+      // Each worker's own report times bound its window (reports come once a second: the wall clock here
+      // would be off by up to 2 s of 60, 3%, more than the differences measured).
+      const hoursOf = (i) => (after[i].atMs - before[i].atMs) / 3600000;
+      const hours = after.reduce((sum, _, i) => sum + hoursOf(i), 0) / after.length;
+      const perHour = (k) => after.reduce((sum, s, i) => sum + (s[k] - before[i][k]) / hoursOf(i), 0);
       const ops = {};
       for (const [i, s] of after.entries()) {
         for (const [op, v] of Object.entries(s.byOp)) {
@@ -80,7 +82,7 @@ try {
       }
       const scan = await dynamodb.send(new ScanCommand({ TableName: app, ReturnConsumedCapacity: 'TOTAL' }));
       const scanUnits = scan.ConsumedCapacity?.CapacityUnits ?? 0;
-      const ts = { read: diff('read') / leases / hours, write: diff('write') / leases / hours };
+      const ts = { read: perHour('read') / leases, write: perHour('write') / leases };
       const java = javaPerLeaseHour(leases, WORKERS, scanUnits);
       const split = [...latest.values()].map((s) => s.held).join('/');
       if (held() !== leases) console.log(`  LOST LEASES: ${held()} of ${leases} held at the end of the window`);

@@ -85,6 +85,6 @@ scheduler.run().catch((err) => {
   process.stderr.write(`run() failed: ${err?.stack ?? err}\n`);
   process.exit(1);
 });
-setInterval(() => process.stdout.write(JSON.stringify({ held: scheduler.heldShardIds().length, ...totals }) + '\n'), 1000);
+setInterval(() => process.stdout.write(JSON.stringify({ atMs: Date.now(), held: scheduler.heldShardIds().length, ...totals }) + '\n'), 1000);
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
