@@ -20,6 +20,8 @@ export interface LeanAccess {
   region: string;
   endpoint: string;
   credentials: SigningCredentials & { expiration?: Date };
+  /** The client's maxAttempts (AWS_MAX_ATTEMPTS, the profile's max_attempts); default 4, DynamoDB's. */
+  maxAttempts?: number;
 }
 
 /** A service error shaped as the SDK shapes it: `name` is the exception type (dynamodb-errors.ts tests it). */
@@ -36,12 +38,19 @@ export class DynamoDBServiceError extends Error {
   }
 }
 
-/** The SDK's standard retry mode (@smithy/util-retry): 3 attempts, full-jitter backoff from 100 ms (500 ms when throttled), 20 s cap. */
-const MAX_ATTEMPTS = 3;
-const BASE_DELAY_MS = 100;
-const THROTTLING_BASE_DELAY_MS = 500;
+/**
+ * The SDK's standard retry mode as @smithy/core/retry (2026) configures it for DynamoDB: 4 attempts
+ * (or the client's maxAttempts), full-jitter backoff from 25 ms (1 s when throttled) capped at 20 s,
+ * and a retry quota of 500 tokens (14 per retry, 5 per throttled retry, paid back by successes).
+ */
+export const DEFAULT_MAX_ATTEMPTS = 4;
+const BASE_DELAY_MS = 25;
+const THROTTLING_BASE_DELAY_MS = 1000;
 const MAX_DELAY_MS = 20000;
-/** The SDK's classification (@smithy/service-error-classification). */
+const QUOTA = 500;
+const RETRY_COST = 14;
+const THROTTLING_RETRY_COST = 5;
+/** The SDK's classification (@smithy/core/retry). */
 const THROTTLING = new Set([
   'BandwidthLimitExceeded',
   'EC2ThrottledException',
@@ -60,26 +69,33 @@ const THROTTLING = new Set([
 ]);
 const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
 const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
-const CLOCK_SKEW = new Set(['AuthFailure', 'InvalidSignatureException', 'RequestExpired', 'RequestInTheFuture', 'RequestTimeTooSkewed', 'SignatureDoesNotMatch']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const CLOCK_SKEW = new Set(['AccessDeniedException', 'AuthFailure', 'InvalidSignatureException', 'RequestExpired', 'RequestInTheFuture', 'RequestTimeTooSkewed', 'SignatureDoesNotMatch']);
 const SKEW_MS = 300000;
 
 /**
  * DynamoDB's JSON 1.0 protocol over node:http(s) with a keep-alive agent, SigV4-signed on node:crypto:
  * what the renewal thread sends its conditional writes with, so that it never loads the SDK (~200 ms
  * CPU and ~25 MB per thread). Calls wait for the first `setAccess`; retries, clock-skew correction and
- * errors follow the SDK's standard mode, so the refresher cannot tell the two apart.
+ * errors follow the SDK's standard mode, so the refresher cannot tell the two apart (the retry quota is
+ * this caller's own, as each SDK client has its own).
  */
 export class LeanDynamoDBClient implements LeanDynamoDB {
-  private access: { region: string; url: URL; credentials: SigningCredentials } | undefined;
+  private access: { region: string; url: URL; credentials: SigningCredentials; maxAttempts: number } | undefined;
   private accessWaiters: (() => void)[] = [];
   private clockOffsetMs = 0;
+  private quota = QUOTA;
   private readonly agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 50 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 50 }) };
 
   /** New keys or endpoint: the next call uses them. */
   setAccess(access: LeanAccess): void {
     const { accessKeyId, secretAccessKey, sessionToken } = access.credentials;
-    this.access = { region: access.region, url: new URL(access.endpoint), credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } };
+    this.access = {
+      region: access.region,
+      url: new URL(access.endpoint),
+      credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
+      maxAttempts: access.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    };
     for (const wake of this.accessWaiters.splice(0)) wake();
   }
 
@@ -89,9 +105,11 @@ export class LeanDynamoDBClient implements LeanDynamoDB {
     const body = JSON.stringify(input, binaryToBase64);
     let totalRetryDelay = 0;
     let skewCorrected = false;
+    let lastCost: number | undefined;
     for (let attempts = 1; ; attempts++) {
       try {
         const out = await this.attempt(operation, body, signal);
+        this.quota = Math.min(QUOTA, this.quota + (lastCost ?? 1));
         out.$metadata.attempts = attempts;
         out.$metadata.totalRetryDelay = totalRetryDelay;
         return out;
@@ -101,8 +119,10 @@ export class LeanDynamoDBClient implements LeanDynamoDB {
         const corrected: boolean = !skewCorrected && this.correctedSkew(err);
         skewCorrected ||= corrected;
         const kind = corrected ? 'TRANSIENT' : classify(err);
-        if (attempts >= MAX_ATTEMPTS || kind === undefined) throw err;
-        const delay = Math.floor(Math.min(MAX_DELAY_MS, Math.random() * 2 ** (attempts - 1) * (kind === 'THROTTLING' ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS)));
+        const cost = kind === 'THROTTLING' ? THROTTLING_RETRY_COST : RETRY_COST;
+        if (kind === undefined || attempts >= this.access!.maxAttempts || this.quota < cost) throw err;
+        this.quota -= lastCost = cost;
+        const delay = Math.floor(Math.random() * Math.min(2 ** (attempts - 1) * (kind === 'THROTTLING' ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS), MAX_DELAY_MS));
         totalRetryDelay += delay;
         await sleep(delay, signal).catch(() => {
           throw abortError();
@@ -221,10 +241,11 @@ function serviceError(text: string, status: number, requestId: string | undefine
 
 type RetryKind = 'THROTTLING' | 'TRANSIENT' | undefined;
 function classify(err: unknown): RetryKind {
-  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
   if (status === 429 || THROTTLING.has(e.name ?? '')) return 'THROTTLING';
-  if (TRANSIENT_NAMES.has(e.name ?? '') || NETWORK_CODES.has(e.code ?? '') || (status !== undefined && TRANSIENT_STATUS.has(status))) return 'TRANSIENT';
+  const expired = e.name === 'InvalidSignatureException' && e.message?.includes('Signature expired') === true;
+  if (expired || TRANSIENT_NAMES.has(e.name ?? '') || NETWORK_CODES.has(e.code ?? '') || (status !== undefined && TRANSIENT_STATUS.has(status))) return 'TRANSIENT';
   return undefined;
 }
 

@@ -12,6 +12,7 @@ const RETRY_MS = 5000;
 /** The parts of a DynamoDBClient's resolved config read here (all public SDK config, untyped on the client). */
 interface ResolvedConfig {
   region: () => Promise<string>;
+  maxAttempts: () => Promise<number>;
   credentials: () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }>;
   useFipsEndpoint: () => Promise<boolean>;
   useDualstackEndpoint: () => Promise<boolean>;
@@ -24,7 +25,7 @@ interface ResolvedConfig {
 
 /**
  * What the renewal thread calls DynamoDB with, resolved by the main thread's own client: its region,
- * its endpoint (`clientConfig.endpoints.dynamodb` when given, else the client's endpoint rules) and its
+ * maxAttempts, its endpoint (`clientConfig.endpoints.dynamodb` when given, else the client's endpoint rules) and its
  * credentials, whatever provider the app configured. The watch posts them once, then again whenever the
  * credentials change. Secrets are never logged.
  */
@@ -34,7 +35,7 @@ export function accessFromClient(client: DynamoDBClient, endpoint?: string): Lea
     watch(onAccess: (access: LeanAccess) => void, logger: Logger): () => void {
       let stopped = false;
       let timer: NodeJS.Timeout | undefined;
-      let where: Promise<{ region: string; endpoint: string }> | undefined;
+      let where: Promise<Place> | undefined;
       let last: string | undefined;
       const check = async (): Promise<void> => {
         let next = CREDENTIALS_CHECK_MS;
@@ -67,10 +68,12 @@ export function accessFromClient(client: DynamoDBClient, endpoint?: string): Lea
   };
 }
 
-/** Region and endpoint URL, as the SDK's endpoint middleware resolves them for a DynamoDB call. */
-async function resolvePlace(config: ResolvedConfig, endpoint: string | undefined): Promise<{ region: string; endpoint: string }> {
-  const region = await config.region();
-  if (endpoint !== undefined) return { region, endpoint };
+type Place = Omit<LeanAccess, 'credentials'>;
+
+/** Region and endpoint URL, as the SDK's endpoint middleware resolves them for a DynamoDB call, and the client's maxAttempts. */
+async function resolvePlace(config: ResolvedConfig, endpoint: string | undefined): Promise<Place> {
+  const [region, maxAttempts] = await Promise.all([config.region(), config.maxAttempts()]);
+  if (endpoint !== undefined) return { region, endpoint, maxAttempts };
   const [useFips, useDualStack, custom, configured] = await Promise.all([
     config.useFipsEndpoint(),
     config.useDualstackEndpoint(),
@@ -80,7 +83,7 @@ async function resolvePlace(config: ResolvedConfig, endpoint: string | undefined
   ]);
   const Endpoint = custom ? `${custom.protocol}//${custom.hostname}${custom.port !== undefined ? `:${custom.port}` : ''}${custom.path}` : configured;
   const url = config.endpointProvider({ Region: region, UseFIPS: useFips, UseDualStack: useDualStack, ...(Endpoint ? { Endpoint } : {}) }, {}).url;
-  return { region, endpoint: url.href };
+  return { region, endpoint: url.href, maxAttempts };
 }
 
 /** Only what signing needs: the SDK's credential objects carry more ($source, account id) that need not cross. */
