@@ -3,11 +3,13 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { DynamoDBClient, UpdateItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { startEnv, uniqueName, credentials, region, type TestEnv } from '../support/env.ts';
+import { startEnv, uniqueName, credentials, region, waitFor, type TestEnv } from '../support/env.ts';
 import { FaultProxy, type Fault } from '../support/fault-proxy.ts';
 import { testLease } from '../support/leases.ts';
 import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
-import { LeanDynamoDBClient, type LeanOperation } from '../../src/leases/dynamodb/lean/lean-dynamodb.ts';
+import { LeanDynamoDBClient, type LeanAccess, type LeanOperation } from '../../src/leases/dynamodb/lean/lean-dynamodb.ts';
+import { accessFromClient } from '../../src/leases/dynamodb/lean/sdk-client-access.ts';
+import { silentLogger } from '../../src/common/logger.ts';
 import { InvalidStateException, ThrottlingException, KinesisClientLibDependencyException } from '../../src/errors.ts';
 import type { Lease } from '../../src/leases/lease.ts';
 
@@ -181,6 +183,40 @@ describe('lean DynamoDB caller of the renewal thread (dynalite)', () => {
     await assert.rejects(call);
     assert.ok(performance.now() - started < 100, 'ended at once on abort');
     proxy.blackout(false); // resets the hung connections
+  });
+
+  it("hands the thread the main client's region, endpoint and credentials, and new credentials when the provider rotates them", async () => {
+    let issued = 0;
+    // Expiring within the SDK's 5-minute refresh window: every resolution asks the provider again.
+    const provider = (): Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: Date }> =>
+      Promise.resolve({ accessKeyId: `AKID${++issued}`, secretAccessKey: 'secret', sessionToken: 'token', expiration: new Date(Date.now() + 240000) });
+    const client = new DynamoDBClient({ region: 'eu-west-1', credentials: provider, maxAttempts: 7 });
+    const seen: LeanAccess[] = [];
+    const stop = accessFromClient(client, undefined, 20).watch((a) => seen.push(a), silentLogger);
+    try {
+      await waitFor(() => seen.length >= 3, 'three rotations posted');
+      const first = seen[0]!;
+      assert.deepEqual(first, { region: 'eu-west-1', endpoint: 'https://dynamodb.eu-west-1.amazonaws.com/', maxAttempts: 7, credentials: { ...first.credentials, secretAccessKey: 'secret', sessionToken: 'token' } });
+      assert.match(first.credentials.accessKeyId, /^AKID\d+$/);
+      assert.equal(new Set(seen.map((a) => a.credentials.accessKeyId)).size, seen.length, 'each post carries new keys');
+    } finally {
+      stop();
+      client.destroy();
+    }
+    const after = seen.length;
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(seen.length <= after + 1, 'stopped watching');
+    // The endpoint the app configured wins over the client's rules.
+    const configured: LeanAccess[] = [];
+    const stopConfigured = accessFromClient(env.dynamodb, 'http://127.0.0.1:1234').watch((a) => configured.push(a), silentLogger);
+    await waitFor(() => configured.length === 1, 'the first access');
+    stopConfigured();
+    assert.deepEqual(configured[0], { region, endpoint: 'http://127.0.0.1:1234', maxAttempts: 4, credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } });
+    const fromClient: LeanAccess[] = [];
+    const stopFromClient = accessFromClient(env.dynamodb).watch((a) => fromClient.push(a), silentLogger);
+    await waitFor(() => fromClient.length === 1, 'the first access');
+    stopFromClient();
+    assert.equal(fromClient[0]!.endpoint, new URL(env.servers.dynamodb.endpoint).href, "the client's own endpoint");
   });
 
   it('the renewal thread loads no AWS SDK or smithy package, only node: modules', async () => {

@@ -29,7 +29,7 @@ interface ResolvedConfig {
  * credentials, whatever provider the app configured. The watch posts them once, then again whenever the
  * credentials change. Secrets are never logged.
  */
-export function accessFromClient(client: DynamoDBClient, endpoint?: string): LeanAccessSource {
+export function accessFromClient(client: DynamoDBClient, endpoint?: string, checkMs = CREDENTIALS_CHECK_MS): LeanAccessSource {
   const config = client.config as unknown as ResolvedConfig;
   return {
     watch(onAccess: (access: LeanAccess) => void, logger: Logger): () => void {
@@ -38,7 +38,7 @@ export function accessFromClient(client: DynamoDBClient, endpoint?: string): Lea
       let where: Promise<Place> | undefined;
       let last: string | undefined;
       const check = async (): Promise<void> => {
-        let next = CREDENTIALS_CHECK_MS;
+        let next = checkMs;
         try {
           const place = await (where ??= resolvePlace(config, endpoint).catch((err: unknown) => {
             where = undefined;
@@ -50,10 +50,10 @@ export function accessFromClient(client: DynamoDBClient, endpoint?: string): Lea
             last = fingerprint;
             onAccess({ ...place, credentials: plain(c) });
           }
-          if (c.expiration) next = Math.max(MIN_CHECK_MS, Math.min(next, c.expiration.getTime() - REFRESH_WINDOW_MS - Date.now()));
+          if (c.expiration) next = Math.max(Math.min(MIN_CHECK_MS, checkMs), Math.min(next, c.expiration.getTime() - REFRESH_WINDOW_MS - Date.now()));
         } catch (err) {
           logger.warn(errorFields(err), 'Could not resolve the DynamoDB credentials or endpoint for the lease renewal thread; retrying');
-          next = RETRY_MS;
+          next = Math.min(RETRY_MS, checkMs);
         }
         if (stopped) return;
         timer = setTimeout(() => void check(), next);
