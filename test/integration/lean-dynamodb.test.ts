@@ -1,6 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { DynamoDBClient, UpdateItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { startEnv, uniqueName, credentials, region, waitFor, type TestEnv } from '../support/env.ts';
@@ -163,6 +165,33 @@ describe('lean DynamoDB caller of the renewal thread (dynalite)', () => {
     } finally {
       twoAttempts.sdk.destroy();
       twoAttempts.lean.destroy();
+    }
+  });
+
+  it("corrects its clock once when DynamoDB refuses a signature for its time, as the SDK does", async () => {
+    const serverAheadMs = 15 * 60000;
+    const signedAt: number[] = [];
+    // A server whose clock is 15 minutes ahead: it refuses the first signature for its time, then answers.
+    const server = createServer((req, res) => {
+      req.resume();
+      const amzDate = String(req.headers['x-amz-date']);
+      signedAt.push(Date.parse(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')));
+      const body = signedAt.length === 1 ? JSON.stringify({ __type: 'com.amazon.coral.service#InvalidSignatureException', message: 'Signature not yet current' }) : '{}';
+      res.writeHead(signedAt.length === 1 ? 400 : 200, { 'content-type': 'application/x-amz-json-1.0', date: new Date(Date.now() + serverAheadMs).toUTCString() });
+      res.end(body);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = leanOn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      const out = (await client.call('GetItem', { TableName: 't', Key: { leaseKey: { S: 'k' } } }, { abortSignal: new AbortController().signal })) as { $metadata: { attempts: number } };
+      assert.equal(out.$metadata.attempts, 2);
+      const shift = signedAt[1]! - signedAt[0]!;
+      assert.ok(Math.abs(shift - serverAheadMs) < 5000, `the retry was signed at the server's time (shifted ${shift} ms)`);
+    } finally {
+      client.destroy();
+      server.closeAllConnections();
+      server.close();
     }
   });
 

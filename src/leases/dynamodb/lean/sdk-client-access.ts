@@ -37,6 +37,7 @@ export function accessFromClient(client: DynamoDBClient, endpoint?: string, chec
       let timer: NodeJS.Timeout | undefined;
       let where: Promise<Place> | undefined;
       let last: string | undefined;
+      let failing = false;
       const check = async (): Promise<void> => {
         let next = checkMs;
         try {
@@ -50,9 +51,12 @@ export function accessFromClient(client: DynamoDBClient, endpoint?: string, chec
             last = fingerprint;
             onAccess({ ...place, credentials: plain(c) });
           }
+          failing = false;
           if (c.expiration) next = Math.max(Math.min(MIN_CHECK_MS, checkMs), Math.min(next, c.expiration.getTime() - REFRESH_WINDOW_MS - Date.now()));
         } catch (err) {
-          logger.warn(errorFields(err), 'Could not resolve the DynamoDB credentials or endpoint for the lease renewal thread; retrying');
+          // Once per failure streak: the main thread's own calls fail (and say so) with the same credentials.
+          if (!failing) logger.warn(errorFields(err), 'Could not resolve the DynamoDB credentials or endpoint for the lease renewal thread; retrying every 5 s');
+          failing = true;
           next = Math.min(RETRY_MS, checkMs);
         }
         if (stopped) return;
