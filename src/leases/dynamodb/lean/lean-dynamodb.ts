@@ -141,12 +141,16 @@ export class LeanDynamoDBClient implements LeanDynamoDB {
     if (this.access) return Promise.resolve();
     if (signal.aborted) return Promise.reject(abortError());
     return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => reject(abortError());
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.accessWaiters.push(() => {
+      const wake = (): void => {
         signal.removeEventListener('abort', onAbort);
         resolve();
-      });
+      };
+      const onAbort = (): void => {
+        this.accessWaiters = this.accessWaiters.filter((w) => w !== wake);
+        reject(abortError());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.accessWaiters.push(wake);
     });
   }
 
