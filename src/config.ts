@@ -165,7 +165,7 @@ export interface SchedulerConfig {
   clientConfig?: {
     /** The AWS region. Default: the SDK's own (`AWS_REGION`, the profile). */
     region?: string;
-    /** Keys or a credentials provider. Default: the SDK's default chain. A provider function moves lease renewal to the main thread. */
+    /** Keys or a credentials provider. Default: the SDK's default chain. The renewal thread gets what the DynamoDB client resolves from it, again whenever that changes. */
     credentials?: KinesisClientConfig['credentials'];
     /** Endpoint overrides, e.g. local servers. Default: the SDK's own (`AWS_ENDPOINT_URL_*`, else AWS). */
     endpoints?: {
@@ -226,8 +226,10 @@ export interface SchedulerConfig {
     unownedLeasePollIntervalMs?: number;
     /**
      * Renew leases in a worker thread, so a processor that blocks the event loop cannot cost the worker
-     * its leases (Java renews on its own threads). Default true; it falls back to the main thread when
-     * `dynamoDBClient` or a credentials provider function is passed (neither can cross into a thread).
+     * its leases (Java renews on its own threads). Default true. The thread calls DynamoDB without the
+     * SDK, with the region, endpoint and credentials (any provider) the worker's own DynamoDB client
+     * resolves; it falls back to the main thread when `dynamoDBClient` is passed (its middleware and
+     * handler cannot cross into a thread).
      */
     renewInWorkerThread?: boolean;
   };

@@ -15,6 +15,7 @@ import { MigrationStateMachine, type MigrationRuntime } from '../migration/migra
 import { loadLeaseAssignmentData } from '../assignment/lease-assignment-data.ts';
 import { detectCoordinatorStateLayout, legacyLayoutMessage } from '../migration/coordinator-state-layout.ts';
 import { placeRenewals } from '../leases/renewal-thread-messages.ts';
+import { accessFromClient } from '../leases/dynamodb/lean/sdk-client-access.ts';
 import type { HeldLease } from '../leases/lease-renewer.ts';
 import type { Lease } from '../leases/lease.ts';
 import { isLeader } from '../leases/leader-decider.ts';
@@ -197,6 +198,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           this.rawConfig,
           { workerId: this.workerId, tableName: c.tableName, billingMode: c.lease.billingMode, requestTimeoutMs: c.lease.dynamoDbRequestTimeoutMs, failoverTimeMs: c.lease.failoverTimeMs, renewerIntervalMs: c.lease.renewerIntervalMs, metricsLevel: c.metrics.level },
           c.lease.renewInWorkerThread,
+          accessFromClient(this.clients.dynamodb, this.rawConfig.clientConfig?.endpoints?.dynamodb),
         ),
         assignmentMode: () => this.assignmentMode,
         discoverer: new LeaseDiscoverer(refresher, this.workerId, childLogger(this.logger, { component: 'LeaseDiscoverer' }), this.metrics),

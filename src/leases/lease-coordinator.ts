@@ -81,7 +81,7 @@ export class LeaseCoordinator {
     const onLost = (key: string, reason: string): void => listener.leaseLost(key, reason);
     const renewal = options.renewal;
     if (renewal && 'thread' in renewal) {
-      this.renewer = new ThreadLeaseRenewer(renewal.thread, refresher, renewerLogger, metrics, onLost);
+      this.renewer = new ThreadLeaseRenewer(renewal.thread, refresher, renewerLogger, metrics, onLost, renewal.access);
     } else {
       if (renewal) this.logger.info({ reason: renewal.mainThread }, 'Renewing leases on the main thread: a busy event loop can delay renewals');
       this.renewer = new LeaseRenewer(refresher, options.workerId, options.failoverTimeMs, renewerLogger, metrics, onLost);

@@ -2,6 +2,8 @@ import type { Lease } from './lease.ts';
 import type { MetricDatum } from '../metrics/metrics-sink.ts';
 import type { MetricsLevel } from '../metrics/metrics-level.ts';
 import type { SchedulerConfig } from '../config.ts';
+import type { LeanAccess } from './dynamodb/lean/lean-dynamodb.ts';
+import type { Logger } from '../common/logger.ts';
 import {
   InvalidStateException,
   KclError,
@@ -21,47 +23,36 @@ export interface RenewalThreadSettings {
   failoverTimeMs: number;
   renewerIntervalMs: number;
   metricsLevel: MetricsLevel;
-  /** The thread's own DynamoDBClient is built from these; absent credentials = the SDK's default chain. */
-  client: {
-    region?: string;
-    endpoint?: string;
-    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
-  };
+  /**
+   * Region, endpoint and credentials of the thread's calls, when known up front (tests, benches); else
+   * the thread waits for them in an `access` message (see LeanAccessSource).
+   */
+  client?: LeanAccess;
 }
 
-/** Where renewals run: in their own thread, or on the main thread (and why). */
-export type RenewalPlacement = { thread: RenewalThreadSettings } | { mainThread: string };
+/** The main thread's side of the thread's access: its own SDK client resolves it, and again whenever its credentials change. */
+export interface LeanAccessSource {
+  /** Calls `onAccess` with the first access and on every change, until the returned stop function is called. */
+  watch(onAccess: (access: LeanAccess) => void, logger: Logger): () => void;
+}
+
+/** Where renewals run: in their own thread (its DynamoDB access from `access`), or on the main thread (and why). */
+export type RenewalPlacement = { thread: RenewalThreadSettings; access: LeanAccessSource } | { mainThread: string };
 
 /**
- * Renewals go to a worker thread unless something the app passed cannot cross into one: its own
- * DynamoDBClient or a credentials provider function. Then they stay on the main thread, as before.
+ * Renewals go to a worker thread, which calls DynamoDB with what the worker's own client resolved
+ * (`access`: any credentials provider works), unless the app passed its own dynamoDBClient: its
+ * middleware and handler cannot cross into a thread, so they stay on the main thread, as before.
  */
 export function placeRenewals(
-  config: Pick<SchedulerConfig, 'dynamoDBClient' | 'clientConfig'>,
+  config: Pick<SchedulerConfig, 'dynamoDBClient'>,
   settings: Omit<RenewalThreadSettings, 'client'>,
-  renewInWorkerThread = true,
+  renewInWorkerThread: boolean,
+  access: LeanAccessSource,
 ): RenewalPlacement {
   if (!renewInWorkerThread) return { mainThread: 'lease.renewInWorkerThread is false' };
-  if (config.dynamoDBClient !== undefined) return { mainThread: 'the app passed its own dynamoDBClient, which cannot cross into a thread' };
-  const cc = config.clientConfig ?? {};
-  const credentials = cc.credentials;
-  if (typeof credentials === 'function') return { mainThread: 'clientConfig.credentials is a provider function, which cannot cross into a thread' };
-  let plain: RenewalThreadSettings['client']['credentials'];
-  if (credentials !== undefined) {
-    plain = { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey };
-    if (credentials.sessionToken !== undefined) plain.sessionToken = credentials.sessionToken;
-    if (credentials.expiration !== undefined) plain.expiration = credentials.expiration;
-  }
-  return {
-    thread: {
-      ...settings,
-      client: {
-        ...(cc.region !== undefined ? { region: cc.region } : {}),
-        ...(cc.endpoints?.dynamodb !== undefined ? { endpoint: cc.endpoints.dynamodb } : {}),
-        ...(plain !== undefined ? { credentials: plain } : {}),
-      },
-    },
-  };
+  if (config.dynamoDBClient !== undefined) return { mainThread: 'the app passed its own dynamoDBClient, whose middleware and handler cannot cross into a thread' };
+  return { thread: { ...settings }, access };
 }
 
 /** Main thread → renewal thread. `id` asks for a reply with the same id. */
@@ -73,6 +64,7 @@ export type ToRenewalThread =
   | { type: 'release'; id: number; leaseKey: string; token: string; timeoutMs: number }
   | { type: 'renewNow'; id: number }
   | { type: 'throughput'; renewerIntervalMs: number }
+  | { type: 'access'; access: LeanAccess }
   | { type: 'close' };
 
 export interface SerializedError {

@@ -3,8 +3,8 @@
 // own threads). It owns the schedule and the counters; every other write to a held lease comes here
 // as a message, so it stays serialized with renewals and conditional on the counter known here.
 import { parentPort, workerData } from 'node:worker_threads';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBLeaseRefresher } from './dynamodb/dynamodb-lease-refresher.ts';
+import { LeanDynamoDBClient } from './dynamodb/lean/lean-dynamodb.ts';
 import { LeaseRenewer } from './lease-renewer.ts';
 import { applyLeaseChange, serializeError, type FromRenewalThread, type RenewalThreadSettings, type ToRenewalThread } from './renewal-thread-messages.ts';
 import { Metrics } from '../metrics/metrics.ts';
@@ -25,12 +25,9 @@ const logAt =
 const logger: Logger = { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') };
 const metrics = new Metrics(settings.metricsLevel, [{ record: (datum) => post({ type: 'metric', datum }) }], logger);
 
-const { region, endpoint, credentials } = settings.client;
-const client = new DynamoDBClient({
-  ...(region !== undefined ? { region } : {}),
-  ...(endpoint !== undefined ? { endpoint } : {}),
-  ...(credentials !== undefined ? { credentials } : {}),
-});
+// DynamoDB without the SDK (its load alone cost ~200 ms CPU and ~25 MB here); calls wait for the first access.
+const client = new LeanDynamoDBClient();
+if (settings.client) client.setAccess(settings.client);
 const refresher = new DynamoDBLeaseRefresher(client, settings.tableName, settings.billingMode, settings.requestTimeoutMs);
 const renewer = new LeaseRenewer(refresher, settings.workerId, settings.failoverTimeMs, logger, metrics, (leaseKey, reason) => {
   const token = lostTokens.get(leaseKey);
@@ -80,6 +77,9 @@ async function handle(m: ToRenewalThread): Promise<void> {
       post({ type: 'reply', id: m.id, ok });
       return;
     }
+    case 'access':
+      client.setAccess(m.access);
+      return;
     case 'throughput':
       renewer.recordThroughputOver(m.renewerIntervalMs);
       return;

@@ -4,7 +4,8 @@ import type { Lease } from './lease.ts';
 import type { LeaseRefresher } from './lease-refresher.ts';
 import { LeaseRenewer, type LeaseLostListener } from './lease-renewer.ts';
 import { newRenewalSlot, sharedNow, type HeldLease } from './held-lease.ts';
-import { deserializeError, type FromRenewalThread, type RenewalThreadSettings, type ToRenewalThread } from './renewal-thread-messages.ts';
+import { deserializeError, type FromRenewalThread, type LeanAccessSource, type RenewalThreadSettings, type ToRenewalThread } from './renewal-thread-messages.ts';
+import type { LeanAccess } from './dynamodb/lean/lean-dynamodb.ts';
 import { errorFields, type Logger } from '../common/logger.ts';
 import { settlesWithin } from '../common/backoff.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -24,13 +25,18 @@ export class ThreadLeaseRenewer extends LeaseRenewer {
   private closed = false;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (reply: Reply) => void; reject: (err: Error) => void }>();
+  /** The thread's DynamoDB access as last resolved here, for a thread started later; and how to stop watching it. */
+  private access: LeanAccess | undefined;
+  private stopWatching: (() => void) | undefined;
 
+  /** Without `accessSource`, the thread calls DynamoDB with `settings.client`. */
   constructor(
     private readonly settings: RenewalThreadSettings,
     refresher: LeaseRefresher,
     logger: Logger,
     metrics: Metrics,
     onLeaseLost: LeaseLostListener,
+    private readonly accessSource?: LeanAccessSource,
   ) {
     super(refresher, settings.workerId, settings.failoverTimeMs, logger, metrics, onLeaseLost);
   }
@@ -50,6 +56,11 @@ export class ThreadLeaseRenewer extends LeaseRenewer {
     worker.on('exit', (code) => this.onExit(worker, code));
     this.worker = worker;
     this.logger.info({ threadId: worker.threadId }, 'Renewing leases in a worker thread');
+    if (this.access) worker.postMessage({ type: 'access', access: this.access } satisfies ToRenewalThread);
+    this.stopWatching ??= this.accessSource?.watch((access) => {
+      this.access = access;
+      this.worker?.postMessage({ type: 'access', access } satisfies ToRenewalThread);
+    }, this.logger);
     return worker;
   }
 
@@ -172,6 +183,7 @@ export class ThreadLeaseRenewer extends LeaseRenewer {
    */
   override async close(): Promise<void> {
     this.closed = true;
+    this.stopWatching?.();
     await super.close();
     const worker = this.worker;
     if (!worker) return;

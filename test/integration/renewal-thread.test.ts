@@ -98,68 +98,71 @@ describe('renewals in a worker thread (kinesalite + dynalite)', () => {
     return refresher;
   };
 
-  it('a processor that blocks the event loop past the failover time costs the worker no lease', async () => {
-    const stream = uniqueName('blocked');
-    const app = uniqueName('app');
-    await createStream(env.kinesis, stream, 8);
-    // Worker a in its own process (the local servers live in this one and must keep answering).
-    const a = spawnChild('blocking-worker-process.ts', {
-      workerId: 'a',
-      applicationName: app,
-      streamName: stream,
-      clientConfig: env.clientConfig,
-      initialPosition: 'TRIM_HORIZON',
-      retrieval: { mode: 'polling', idleTimeBetweenReadsMs: 200 },
-      lease: { failoverTimeMs: 3000, takerIntervalMs: 500, maxLeasesForWorker: 4 },
-      blockMs: 4000,
-    });
-    let b: Scheduler | undefined;
-    let running: Promise<void> | undefined;
-    try {
-      const aHolds = (): Set<string> => {
-        const held = new Set<string>();
-        for (const e of a.events) if (e.t === 'acquired') held.add(e.shardId!);
-        else if (e.t === 'lost') held.delete(e.shardId!);
-        return held;
-      };
-      await waitFor(() => aHolds().size === 4, 'worker a holding 4 of the 8 shards', 30000);
-      // Worker b takes the other 4: at its target, it takes nothing more unless a's leases expire.
-      const bAcquired: string[] = [];
-      b = testScheduler(env, { applicationName: app, streamName: stream, workerId: 'b', lease: { failoverTimeMs: 3000 }, processorFactory: idle });
-      b.on('leaseAcquired', (s) => bAcquired.push(s));
-      running = start(b);
-      await waitFor(() => b!.heldShardIds().length === 4, 'worker b holding the other 4');
-      const mine = aHolds();
-
-      a.send('block');
-      const ended = await waitFor(() => a.events.find((e) => e.t === 'blockEnd'), 'the blocking batch to end', 30000);
-      const started = a.events.find((e) => e.t === 'blockStart')!;
-      assert.ok(ended.at - started.at >= 4000);
-      // Two more renewals of each of a's leases after the block; b's taker (every 500 ms) had every chance.
-      const refresher = new DynamoDBLeaseRefresher(env.dynamodb, app);
-      const counters = new Map((await refresher.listLeases()).map((l) => [l.leaseKey, l.leaseCounter]));
-      await waitFor(
-        async () => (await refresher.listLeases()).filter((l) => mine.has(l.leaseKey)).every((l) => l.leaseOwner === 'a' && l.leaseCounter >= counters.get(l.leaseKey)! + 2),
-        "a's leases renewed twice more, still owned by a",
-        10000,
-      );
-      assert.deepEqual(a.events.filter((e) => e.t === 'lost' || e.t === 'leaseLost'), [], 'worker a lost no lease');
-      assert.equal(bAcquired.length, 4, `b took nothing of a's while a was blocked (b acquired ${bAcquired.join(', ')})`);
-      assert.ok(bAcquired.every((s) => !mine.has(s)));
-
-      // The block shows as event-loop lag: a metric and a warning that says what to do.
-      await waitFor(() => a.events.some((e) => e.t === 'metric' && e.operation === 'Worker' && (e.max as number) >= 3500), 'an EventLoopLag metric of the block').catch((err: unknown) => {
-        throw new Error(`${String(err)}; metrics seen: ${JSON.stringify(a.events.filter((e) => e.t === 'metric').slice(-12))}; block: ${JSON.stringify(a.events.filter((e) => e.t.startsWith("block")))}`);
+  for (const credentialsProvider of [false, true]) {
+    it(`a processor that blocks the event loop past the failover time costs the worker no lease (${credentialsProvider ? 'a credentials provider function' : 'static keys'})`, async () => {
+      const stream = uniqueName('blocked');
+      const app = uniqueName('app');
+      await createStream(env.kinesis, stream, 8);
+      // Worker a in its own process (the local servers live in this one and must keep answering).
+      const a = spawnChild('blocking-worker-process.ts', {
+        workerId: 'a',
+        applicationName: app,
+        streamName: stream,
+        clientConfig: env.clientConfig,
+        initialPosition: 'TRIM_HORIZON',
+        retrieval: { mode: 'polling', idleTimeBetweenReadsMs: 200 },
+        lease: { failoverTimeMs: 3000, takerIntervalMs: 500, maxLeasesForWorker: 4 },
+        blockMs: 4000,
+        credentialsProvider,
       });
-      const warning = a.events.find((e) => e.t === 'warn' && /blocking the event loop/.test(String(e.msg)));
-      assert.ok(warning, 'a WARN about the blocked event loop');
-      assert.ok((warning.eventLoopLagMs as number) >= 3500);
-    } finally {
-      a.child.kill('SIGKILL');
-      await b?.shutdown();
-      await running;
-    }
-  });
+      let b: Scheduler | undefined;
+      let running: Promise<void> | undefined;
+      try {
+        const aHolds = (): Set<string> => {
+          const held = new Set<string>();
+          for (const e of a.events) if (e.t === 'acquired') held.add(e.shardId!);
+          else if (e.t === 'lost') held.delete(e.shardId!);
+          return held;
+        };
+        await waitFor(() => aHolds().size === 4, 'worker a holding 4 of the 8 shards', 30000);
+        // Worker b takes the other 4: at its target, it takes nothing more unless a's leases expire.
+        const bAcquired: string[] = [];
+        b = testScheduler(env, { applicationName: app, streamName: stream, workerId: 'b', lease: { failoverTimeMs: 3000 }, processorFactory: idle });
+        b.on('leaseAcquired', (s) => bAcquired.push(s));
+        running = start(b);
+        await waitFor(() => b!.heldShardIds().length === 4, 'worker b holding the other 4');
+        const mine = aHolds();
+
+        a.send('block');
+        const ended = await waitFor(() => a.events.find((e) => e.t === 'blockEnd'), 'the blocking batch to end', 30000);
+        const started = a.events.find((e) => e.t === 'blockStart')!;
+        assert.ok(ended.at - started.at >= 4000);
+        // Two more renewals of each of a's leases after the block; b's taker (every 500 ms) had every chance.
+        const refresher = new DynamoDBLeaseRefresher(env.dynamodb, app);
+        const counters = new Map((await refresher.listLeases()).map((l) => [l.leaseKey, l.leaseCounter]));
+        await waitFor(
+          async () => (await refresher.listLeases()).filter((l) => mine.has(l.leaseKey)).every((l) => l.leaseOwner === 'a' && l.leaseCounter >= counters.get(l.leaseKey)! + 2),
+          "a's leases renewed twice more, still owned by a",
+          10000,
+        );
+        assert.deepEqual(a.events.filter((e) => e.t === 'lost' || e.t === 'leaseLost'), [], 'worker a lost no lease');
+        assert.equal(bAcquired.length, 4, `b took nothing of a's while a was blocked (b acquired ${bAcquired.join(', ')})`);
+        assert.ok(bAcquired.every((s) => !mine.has(s)));
+
+        // The block shows as event-loop lag: a metric and a warning that says what to do.
+        await waitFor(() => a.events.some((e) => e.t === 'metric' && e.operation === 'Worker' && (e.max as number) >= 3500), 'an EventLoopLag metric of the block').catch((err: unknown) => {
+          throw new Error(`${String(err)}; metrics seen: ${JSON.stringify(a.events.filter((e) => e.t === 'metric').slice(-12))}; block: ${JSON.stringify(a.events.filter((e) => e.t.startsWith("block")))}`);
+        });
+        const warning = a.events.find((e) => e.t === 'warn' && /blocking the event loop/.test(String(e.msg)));
+        assert.ok(warning, 'a WARN about the blocked event loop');
+        assert.ok((warning.eventLoopLagMs as number) >= 3500);
+      } finally {
+        a.child.kill('SIGKILL');
+        await b?.shutdown();
+        await running;
+      }
+    });
+  }
 
   it('shutdown() leaves no renewal thread behind: the process exits by itself', async () => {
     const stream = uniqueName('exit');

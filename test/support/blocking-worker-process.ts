@@ -4,7 +4,12 @@
 import { createInterface } from 'node:readline';
 import { Scheduler, type SchedulerConfig } from '../../src/index.ts';
 
-const config = JSON.parse(process.argv[2]!) as Omit<SchedulerConfig, 'processorFactory'> & { blockMs: number };
+const config = JSON.parse(process.argv[2]!) as Omit<SchedulerConfig, 'processorFactory'> & { blockMs: number; credentialsProvider?: boolean };
+// The keys given, but through a provider function with an expiry (as STS or SSO credentials come).
+if (config.credentialsProvider && config.clientConfig?.credentials && typeof config.clientConfig.credentials === 'object') {
+  const keys = config.clientConfig.credentials;
+  config.clientConfig.credentials = () => Promise.resolve({ ...keys, expiration: new Date(Date.now() + 3600000) });
+}
 const emit = (event: Record<string, unknown>): void => void process.stdout.write(JSON.stringify({ at: Date.now(), ...event }) + '\n');
 let armed = false;
 let blocked = false;

@@ -1,0 +1,101 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { LeanAccess } from './lean-dynamodb.ts';
+import type { LeanAccessSource } from '../../renewal-thread-messages.ts';
+import { errorFields, type Logger } from '../../../common/logger.ts';
+
+/** Credentials are looked at this often, and again 5 minutes before they expire (when the SDK refreshes them). */
+export const CREDENTIALS_CHECK_MS = 60000;
+const REFRESH_WINDOW_MS = 300000;
+const MIN_CHECK_MS = 10000;
+const RETRY_MS = 5000;
+
+/** The parts of a DynamoDBClient's resolved config read here (all public SDK config, untyped on the client). */
+interface ResolvedConfig {
+  region: () => Promise<string>;
+  maxAttempts: () => Promise<number>;
+  credentials: () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }>;
+  useFipsEndpoint: () => Promise<boolean>;
+  useDualstackEndpoint: () => Promise<boolean>;
+  endpoint?: () => Promise<{ protocol: string; hostname: string; port?: number; path: string }>;
+  isCustomEndpoint?: boolean;
+  ignoreConfiguredEndpointUrls?: boolean;
+  serviceConfiguredEndpoint?: () => Promise<string | undefined>;
+  endpointProvider: (params: Record<string, unknown>, context: object) => { url: URL };
+}
+
+/**
+ * What the renewal thread calls DynamoDB with, resolved by the main thread's own client: its region,
+ * maxAttempts, its endpoint (`clientConfig.endpoints.dynamodb` when given, else the client's endpoint rules) and its
+ * credentials, whatever provider the app configured. The watch posts them once, then again whenever the
+ * credentials change. Secrets are never logged.
+ */
+export function accessFromClient(client: DynamoDBClient, endpoint?: string, checkMs = CREDENTIALS_CHECK_MS): LeanAccessSource {
+  const config = client.config as unknown as ResolvedConfig;
+  return {
+    watch(onAccess: (access: LeanAccess) => void, logger: Logger): () => void {
+      let stopped = false;
+      let timer: NodeJS.Timeout | undefined;
+      let where: Promise<Place> | undefined;
+      let last: string | undefined;
+      let failing = false;
+      const check = async (): Promise<void> => {
+        let next = checkMs;
+        try {
+          const place = await (where ??= resolvePlace(config, endpoint).catch((err: unknown) => {
+            where = undefined;
+            throw err;
+          }));
+          const c = await config.credentials();
+          const fingerprint = [c.accessKeyId, c.secretAccessKey, c.sessionToken ?? '', c.expiration?.getTime() ?? ''].join('\n');
+          if (fingerprint !== last && !stopped) {
+            last = fingerprint;
+            onAccess({ ...place, credentials: plain(c) });
+          }
+          failing = false;
+          if (c.expiration) next = Math.max(Math.min(MIN_CHECK_MS, checkMs), Math.min(next, c.expiration.getTime() - REFRESH_WINDOW_MS - Date.now()));
+        } catch (err) {
+          // Once per failure streak: the main thread's own calls fail (and say so) with the same credentials.
+          if (!failing) logger.warn(errorFields(err), 'Could not resolve the DynamoDB credentials or endpoint for the lease renewal thread; retrying every 5 s');
+          failing = true;
+          next = Math.min(RETRY_MS, checkMs);
+        }
+        if (stopped) return;
+        timer = setTimeout(() => void check(), next);
+        timer.unref();
+      };
+      void check();
+      return () => {
+        stopped = true;
+        clearTimeout(timer);
+      };
+    },
+  };
+}
+
+type Place = Omit<LeanAccess, 'credentials'>;
+
+/** Region and endpoint URL, as the SDK's endpoint middleware resolves them for a DynamoDB call, and the client's maxAttempts. */
+async function resolvePlace(config: ResolvedConfig, endpoint: string | undefined): Promise<Place> {
+  const [region, maxAttempts] = await Promise.all([config.region(), config.maxAttempts()]);
+  if (endpoint !== undefined) return { region, endpoint, maxAttempts };
+  const [useFips, useDualStack, custom, configured] = await Promise.all([
+    config.useFipsEndpoint(),
+    config.useDualstackEndpoint(),
+    config.isCustomEndpoint ? config.endpoint?.() : undefined,
+    // Without an endpoint in code, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL or the profile's endpoint_url apply.
+    !config.isCustomEndpoint && !config.ignoreConfiguredEndpointUrls ? config.serviceConfiguredEndpoint?.() : undefined,
+  ]);
+  const Endpoint = custom ? `${custom.protocol}//${custom.hostname}${custom.port !== undefined ? `:${custom.port}` : ''}${custom.path}` : configured;
+  const url = config.endpointProvider({ Region: region, UseFIPS: useFips, UseDualStack: useDualStack, ...(Endpoint ? { Endpoint } : {}) }, {}).url;
+  return { region, endpoint: url.href, maxAttempts };
+}
+
+/** Only what signing needs: the SDK's credential objects carry more ($source, account id) that need not cross. */
+function plain(c: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }): LeanAccess['credentials'] {
+  return {
+    accessKeyId: c.accessKeyId,
+    secretAccessKey: c.secretAccessKey,
+    ...(c.sessionToken !== undefined ? { sessionToken: c.sessionToken } : {}),
+    ...(c.expiration !== undefined ? { expiration: c.expiration } : {}),
+  };
+}
