@@ -457,7 +457,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     const b = new UpdateBuilder().whenExists(LeaseAttribute.leaseKey).add(LeaseAttribute.releaseSignal, N(1));
     const input: UpdateItemCommandInput = { TableName: this.tableName, Key: this.key(leaseKey), ...b.build() };
     try {
-      await this.call('UpdateItem', options, (o) => this.client.send(new UpdateItemCommand(input), o));
+      await this.call('UpdateItem', options, (o) => this.send('UpdateItem', input, o));
       return true;
     } catch (err) {
       if (isConditionalCheckFailed(err)) return false;
