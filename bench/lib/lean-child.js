@@ -110,7 +110,7 @@ async function kcl() {
       const m = process.memoryUsage();
       const cpu = process.cpuUsage(cpuLast);
       cpuLast = process.cpuUsage();
-      const line = { s: Math.round((performance.now() - started) / 1000), held: scheduler.heldShardIds().length, delivered, cpuPct: Math.round(us(cpu) / 10 / opts.progressMs), rssMb: Math.round(m.rss / 1048576), heapMb: Math.round(m.heapUsed / 1048576), extMb: Math.round(m.external / 1048576), lagP99Ms: Math.round(delay.percentile(99) / 1e6), lagMaxMs: Math.round(delay.max / 1e6) };
+      const line = { s: Math.round((performance.now() - started) / 1000), held: scheduler.heldShardIds().length, delivered, cpuPct: Math.round(us(cpu) / 10 / opts.progressMs), rssMb: Math.round(m.rss / 1048576), heapMb: Math.round(m.heapUsed / 1048576), heapTotalMb: Math.round(m.heapTotal / 1048576), extMb: Math.round(m.external / 1048576), abMb: Math.round(m.arrayBuffers / 1048576), lagP99Ms: Math.round(delay.percentile(99) / 1e6), lagMaxMs: Math.round(delay.max / 1e6) };
       delay.reset();
       process.stderr.write(`progress ${JSON.stringify(line)}\n`);
     }, opts.progressMs).unref();
