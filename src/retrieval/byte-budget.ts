@@ -6,6 +6,13 @@ import { channel } from 'node:diagnostics_channel';
  */
 export const byteBudgetChannel = channel('ts-kcl:retrieval:byte-budget');
 
+/**
+ * What a shard reserves before its first page, whose size nobody knows yet: small, so a worker starting
+ * on 1,000 shards under the default 64 MiB budget polls them all at once (1,024 x 64 KiB); a bigger first
+ * page grows its reservation when it arrives.
+ */
+export const FIRST_PAGE_ESTIMATE_BYTES = 64 * 1024;
+
 /** Bytes held against a ByteBudget. Release exactly once; later calls do nothing. */
 export interface ByteReservation {
   /** The bytes held now. */

@@ -1,0 +1,113 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { startEnv, uniqueName, createStream, listShards, putRecords, waitFor, type TestEnv } from '../support/env.ts';
+import { testScheduler, start } from '../support/scheduler.ts';
+import { byteBudgetChannel, type ByteBudget } from '../../src/retrieval/byte-budget.ts';
+import type { ShardRecordProcessorFactory } from '../../src/index.ts';
+
+const SHARDS = 4;
+const RECORD_BYTES = 10_000;
+const PAGE_RECORDS = 5; // maxRecords: one page is ~50 KB
+const PAGE_BYTES = PAGE_RECORDS * (RECORD_BYTES + 16);
+
+/** What the worker's budgets reported while a test ran: every budget seen, the peak and the last reserved bytes. */
+function watchBudgets(): { budgets: Set<ByteBudget>; peak(): number; last(): number; stop(): void } {
+  const budgets = new Set<ByteBudget>();
+  let peak = 0;
+  let last = 0;
+  const listener = (message: unknown): void => {
+    const { budget } = message as { budget: ByteBudget };
+    budgets.add(budget);
+    last = budget.reserved;
+    peak = Math.max(peak, last);
+  };
+  subscribe(byteBudgetChannel.name, listener);
+  return { budgets, peak: () => peak, last: () => last, stop: () => unsubscribe(byteBudgetChannel.name, listener) };
+}
+
+/**
+ * Delivered record ids per shard. The first batch of each shard is held a second (the queues fill behind it
+ * up to the per-shard limits when nothing else bounds them), every later one 20 ms.
+ */
+function slowProcessor(delivered: Map<string, string[]>): ShardRecordProcessorFactory {
+  return ({ shardId }) => {
+    let batches = 0;
+    return {
+      initialize: () => undefined,
+      processRecords: async ({ records }) => {
+        if (records.length === 0) return;
+        await new Promise((r) => setTimeout(r, batches++ === 0 ? 1000 : 20));
+        const ids = delivered.get(shardId) ?? [];
+        for (const r of records) ids.push(Buffer.from(r.data.subarray(0, 16)).toString().split(' ')[0]!);
+        delivered.set(shardId, ids);
+      },
+      leaseLost: () => undefined,
+      shardEnded: (input) => input.checkpointer.checkpoint(),
+      shutdownRequested: () => undefined,
+    };
+  };
+}
+
+describe('a worker-wide byte budget bounds the record bytes in retrieval (kinesalite)', () => {
+  let env: TestEnv;
+  before(async () => (env = await startEnv('kinesalite')));
+  after(async () => env?.close());
+
+  /** A 4-shard stream preloaded with `perShard` records of ~10 KB each; the ids put on each shard, in order. */
+  async function preload(perShard: number): Promise<{ stream: string; expected: Map<string, string[]> }> {
+    const stream = uniqueName('budget');
+    await createStream(env.kinesis, stream, SHARDS);
+    const shards = await listShards(env.kinesis, stream);
+    const expected = new Map<string, string[]>();
+    const records = shards.flatMap((shard, s) =>
+      Array.from({ length: perShard }, (_, i) => {
+        const id = `s${s}-${i}`;
+        expected.set(shard.ShardId!, [...(expected.get(shard.ShardId!) ?? []), id]);
+        return { partitionKey: id, explicitHashKey: shard.HashKeyRange!.StartingHashKey!, data: `${id} `.padEnd(RECORD_BYTES, 'x') };
+      }),
+    );
+    for (let i = 0; i < records.length; i += 100) await putRecords(env.kinesis, stream, records.slice(i, i + 100));
+    return { stream, expected };
+  }
+
+  /** Runs one worker with the budget until every record is delivered; what it delivered and what its budget saw. */
+  async function consume(perShard: number, budgetBytes: number): Promise<{ expected: Map<string, string[]>; delivered: Map<string, string[]>; watch: ReturnType<typeof watchBudgets> }> {
+    const { stream, expected } = await preload(perShard);
+    const delivered = new Map<string, string[]>();
+    const watch = watchBudgets();
+    try {
+      const scheduler = testScheduler(env, {
+        applicationName: uniqueName('budget-app'),
+        streamName: stream,
+        processorFactory: slowProcessor(delivered),
+        retrieval: { mode: 'polling', idleTimeBetweenReadsMs: 200, maxRecords: PAGE_RECORDS, maxBytesInFlightPerWorker: budgetBytes },
+      });
+      const running = start(scheduler);
+      const total = (): number => [...delivered.values()].reduce((n, ids) => n + ids.length, 0);
+      await waitFor(() => total() >= SHARDS * perShard, `all ${SHARDS * perShard} records`, 60000);
+      await scheduler.startGracefulShutdown();
+      await running;
+    } finally {
+      watch.stop();
+    }
+    return { expected, delivered, watch };
+  }
+
+  it('delivers every record once, in order per shard, holding no more than the budget plus one page', async () => {
+    const budget = 256 * 1024;
+    const { expected, delivered, watch } = await consume(40, budget);
+    for (const [shardId, ids] of expected) assert.deepEqual(delivered.get(shardId), ids, `every record of ${shardId} once, in order`);
+    assert.equal(watch.budgets.size, 1, 'one budget for the whole worker');
+    assert.ok(watch.peak() > budget / 2, `the budget was in use (peak ${watch.peak()})`);
+    assert.ok(watch.peak() <= budget + PAGE_BYTES, `peak ${watch.peak()} bytes held, more than the budget ${budget} plus one page ${PAGE_BYTES}`);
+    assert.equal(watch.last(), 0, 'every reservation was released when the worker stopped');
+  });
+
+  it('a budget smaller than one page still delivers everything, one page at a time', async () => {
+    const budget = 16 * 1024;
+    const { expected, delivered, watch } = await consume(15, budget);
+    for (const [shardId, ids] of expected) assert.deepEqual(delivered.get(shardId), ids, `every record of ${shardId} once, in order`);
+    assert.equal(watch.last(), 0, 'every reservation was released when the worker stopped');
+  });
+});
