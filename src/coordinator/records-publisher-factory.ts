@@ -72,6 +72,7 @@ export function createRecordsPublisherFactory(
         metrics,
         hooks: hooks(lease.leaseKey, options),
         options: { requestTimeoutMs: timeoutMs },
+        budget,
       });
   }
   return (lease, start, options) =>
