@@ -1,9 +1,18 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { startEnv, uniqueName, createStream, listShards, putRecords, waitFor, type TestEnv } from '../support/env.ts';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { startEnv, uniqueName, createStream, listShards, putRecords, splitShard, waitFor, credentials, region, type TestEnv } from '../support/env.ts';
 import { testScheduler, start } from '../support/scheduler.ts';
-import { byteBudgetChannel, type ByteBudget } from '../../src/retrieval/byte-budget.ts';
+import { FaultProxy } from '../support/fault-proxy.ts';
+import { ByteBudget, byteBudgetChannel } from '../../src/retrieval/byte-budget.ts';
+import { KinesisDataFetcher } from '../../src/retrieval/polling/kinesis-data-fetcher.ts';
+import { PrefetchRecordsPublisher } from '../../src/retrieval/polling/prefetch-records-publisher.ts';
+import type { PublisherHooks } from '../../src/retrieval/records-publisher.ts';
+import { TRIM_HORIZON } from '../../src/retrieval/extended-sequence-number.ts';
+import { Metrics } from '../../src/metrics/metrics.ts';
+import { silentLogger } from '../../src/common/logger.ts';
 import type { ShardRecordProcessorFactory } from '../../src/index.ts';
 
 const SHARDS = 4;
@@ -102,6 +111,67 @@ describe('a worker-wide byte budget bounds the record bytes in retrieval (kinesa
     assert.ok(watch.peak() > budget / 2, `the budget was in use (peak ${watch.peak()})`);
     assert.ok(watch.peak() <= budget + PAGE_BYTES, `peak ${watch.peak()} bytes held, more than the budget ${budget} plus one page ${PAGE_BYTES}`);
     assert.equal(watch.last(), 0, 'every reservation was released when the worker stopped');
+  });
+
+  it('failures, a shard end, lease loss and stop() while waiting for room give every byte back', async () => {
+    const proxy = new FaultProxy(env.servers.kinesis.endpoint);
+    const kinesis = new KinesisClient({ region, credentials, endpoint: await proxy.start(), requestHandler: new NodeHttpHandler() });
+    const budget = new ByteBudget(256 * 1024);
+    const publishers: PrefetchRecordsPublisher[] = [];
+    const publisher = (stream: string, shardId: string, hooks: PublisherHooks = {}): PrefetchRecordsPublisher => {
+      const p = new PrefetchRecordsPublisher(
+        new KinesisDataFetcher(kinesis, { streamName: stream }, shardId, PAGE_RECORDS, 5000),
+        { checkpoint: TRIM_HORIZON },
+        undefined,
+        { idleTimeBetweenReadsMs: 200, maxPendingBatches: 4, maxPendingBytes: 1 << 20, maxPendingRecords: 1000 },
+        silentLogger,
+        new Metrics('NONE', [], silentLogger),
+        hooks,
+        budget,
+      );
+      publishers.push(p);
+      return p;
+    };
+    const signal = AbortSignal.timeout(30000);
+    try {
+      const { stream, expected } = await preload(3);
+      const [parent, ids] = [...expected][0]!;
+      await splitShard(env.kinesis, stream, parent);
+
+      // GetRecords fails past the SDK's retries once, then the closed shard is read to its end.
+      proxy.inject('Kinesis_20131202.GetRecords', { status: 500, type: 'InternalFailure' }, { times: 3 });
+      const ended = publisher(stream, parent);
+      const seen: string[] = [];
+      for (;;) {
+        const batch = await ended.next(signal);
+        seen.push(...batch.records.map((r) => Buffer.from(r.data.subarray(0, 16)).toString().split(' ')[0]!));
+        if (batch.isAtShardEnd) break;
+      }
+      assert.deepEqual(seen, ids);
+      assert.ok(proxy.faulted('Kinesis_20131202.GetRecords') >= 3);
+      await waitFor(() => budget.reserved === 0, 'the bytes back once the shard ended and every batch was taken', 5000);
+
+      // Lease loss: fetching stops with batches queued; stop() gives them back.
+      let leaseHeld = true;
+      const lost = publisher(stream, parent, { mayFetch: () => leaseHeld });
+      await waitFor(() => budget.reserved > 0, 'a page queued');
+      leaseHeld = false;
+      await lost.stop();
+      assert.equal(budget.reserved, 0, 'nothing held after the lease was lost');
+
+      // stop() while waiting for room: the wait ends at once, nothing is left behind.
+      const otherShards = budget.tryReserve(256 * 1024)!;
+      const waiting = publisher(stream, parent);
+      await waitFor(() => budget.waiting === 1, 'the shard waiting for room');
+      await waiting.stop();
+      assert.equal(budget.waiting, 0);
+      otherShards.release();
+      assert.equal(budget.reserved, 0);
+    } finally {
+      await Promise.all(publishers.map((p) => p.stop()));
+      kinesis.destroy();
+      await proxy.stop();
+    }
   });
 
   it('a budget smaller than one page still delivers everything, one page at a time', async () => {
