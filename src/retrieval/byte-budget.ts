@@ -13,6 +13,9 @@ export const byteBudgetChannel = channel('ts-kcl:retrieval:byte-budget');
  */
 export const FIRST_PAGE_ESTIMATE_BYTES = 64 * 1024;
 
+/** Recorded (ProcessTask, per shard) each time a shard had to wait for room: how long it waited. */
+export const BUDGET_WAIT_METRIC = 'RetrievalByteBudget.Wait.Time';
+
 /** Bytes held against a ByteBudget. Release exactly once; later calls do nothing. */
 export interface ByteReservation {
   /** The bytes held now. */

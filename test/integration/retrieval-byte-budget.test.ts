@@ -6,7 +6,8 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startEnv, uniqueName, createStream, listShards, putRecords, splitShard, waitFor, credentials, region, type TestEnv } from '../support/env.ts';
 import { testScheduler, start } from '../support/scheduler.ts';
 import { FaultProxy } from '../support/fault-proxy.ts';
-import { ByteBudget, byteBudgetChannel } from '../../src/retrieval/byte-budget.ts';
+import { BUDGET_WAIT_METRIC, ByteBudget, byteBudgetChannel } from '../../src/retrieval/byte-budget.ts';
+import type { MetricDatum } from '../../src/metrics/metrics-sink.ts';
 import { KinesisDataFetcher } from '../../src/retrieval/polling/kinesis-data-fetcher.ts';
 import { PrefetchRecordsPublisher } from '../../src/retrieval/polling/prefetch-records-publisher.ts';
 import type { PublisherHooks } from '../../src/retrieval/records-publisher.ts';
@@ -81,9 +82,13 @@ describe('a worker-wide byte budget bounds the record bytes in retrieval (kinesa
   }
 
   /** Runs one worker with the budget until every record is delivered; what it delivered and what its budget saw. */
-  async function consume(perShard: number, budgetBytes: number): Promise<{ expected: Map<string, string[]>; delivered: Map<string, string[]>; watch: ReturnType<typeof watchBudgets> }> {
+  async function consume(
+    perShard: number,
+    budgetBytes: number,
+  ): Promise<{ expected: Map<string, string[]>; delivered: Map<string, string[]>; watch: ReturnType<typeof watchBudgets>; metrics: MetricDatum[] }> {
     const { stream, expected } = await preload(perShard);
     const delivered = new Map<string, string[]>();
+    const metrics: MetricDatum[] = [];
     const watch = watchBudgets();
     try {
       const scheduler = testScheduler(env, {
@@ -91,6 +96,7 @@ describe('a worker-wide byte budget bounds the record bytes in retrieval (kinesa
         streamName: stream,
         processorFactory: slowProcessor(delivered),
         retrieval: { mode: 'polling', idleTimeBetweenReadsMs: 200, maxRecords: PAGE_RECORDS, maxBytesInFlightPerWorker: budgetBytes },
+        metrics: { sinks: [{ record: (datum) => void metrics.push(datum) }] },
       });
       const running = start(scheduler);
       const total = (): number => [...delivered.values()].reduce((n, ids) => n + ids.length, 0);
@@ -100,7 +106,7 @@ describe('a worker-wide byte budget bounds the record bytes in retrieval (kinesa
     } finally {
       watch.stop();
     }
-    return { expected, delivered, watch };
+    return { expected, delivered, watch, metrics };
   }
 
   it('delivers every record once, in order per shard, holding no more than the budget plus one page', async () => {
@@ -176,8 +182,10 @@ describe('a worker-wide byte budget bounds the record bytes in retrieval (kinesa
 
   it('a budget smaller than one page still delivers everything, one page at a time', async () => {
     const budget = 16 * 1024;
-    const { expected, delivered, watch } = await consume(15, budget);
+    const { expected, delivered, watch, metrics } = await consume(15, budget);
     for (const [shardId, ids] of expected) assert.deepEqual(delivered.get(shardId), ids, `every record of ${shardId} once, in order`);
+    const waits = metrics.filter((d) => d.name === BUDGET_WAIT_METRIC);
+    assert.ok(waits.length > 0 && waits.every((d) => d.dimensions.Operation === 'ProcessTask' && d.dimensions.ShardId !== undefined), 'the waits are measured per shard');
     assert.equal(watch.last(), 0, 'every reservation was released when the worker stopped');
   });
 });

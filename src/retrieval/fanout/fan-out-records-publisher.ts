@@ -17,7 +17,7 @@ import type { ShardEndProbe } from './shard-end-probe.ts';
 import { pause, wakeable } from '../../common/backoff.ts';
 import { errorFields, type Logger } from '../../common/logger.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
-import { FIRST_PAGE_ESTIMATE_BYTES, type ByteBudget, type ByteReservation } from '../byte-budget.ts';
+import { BUDGET_WAIT_METRIC, FIRST_PAGE_ESTIMATE_BYTES, type ByteBudget, type ByteReservation } from '../byte-budget.ts';
 
 export interface FanOutOptions {
   /** Events waiting for the processor; while the queue is full the subscription is not read (HTTP/2 flow control holds the service). */
@@ -315,7 +315,10 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     const now = budget.tryReserve(this.expectedBytes);
     if (now) return now;
     this.logger.debug({ bytes: this.expectedBytes, reserved: budget.reserved, capacity: budget.capacity }, 'Waiting for room in the worker-wide retrieval byte budget');
-    return budget.reserve(this.expectedBytes, signal);
+    const started = performance.now();
+    const granted = await budget.reserve(this.expectedBytes, signal);
+    this.metrics.scope('ProcessTask', { ShardId: this.shardId }).add(BUDGET_WAIT_METRIC, performance.now() - started, 'Milliseconds').end();
+    return granted;
   }
 
   /** Queues one event's batch with its bytes held against the budget; true at the end of the shard. */

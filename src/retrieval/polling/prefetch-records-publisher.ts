@@ -9,8 +9,8 @@ import type { HashKeyRange } from '../aggregation/index.ts';
 import { toChildShards, toClientRecords } from '../records-converter.ts';
 import { isAbortError, pause, wakeable } from '../../common/backoff.ts';
 import { errorFields, type Logger } from '../../common/logger.ts';
-import type { Metrics } from '../../metrics/metrics.ts';
-import { FIRST_PAGE_ESTIMATE_BYTES, type ByteBudget, type ByteReservation } from '../byte-budget.ts';
+import type { Metrics, MetricsScope } from '../../metrics/metrics.ts';
+import { BUDGET_WAIT_METRIC, FIRST_PAGE_ESTIMATE_BYTES, type ByteBudget, type ByteReservation } from '../byte-budget.ts';
 
 export interface PrefetchOptions {
   idleTimeBetweenReadsMs: number;
@@ -157,7 +157,7 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
           if (this.forbidden()) break;
         }
         call = 'KinesisDataFetcher.getRecords';
-        hold = await this.reserve(expectedBytes, signal);
+        hold = await this.reserve(expectedBytes, signal, scope);
         if (this.forbidden()) break; // the wait for the budget may have been long
         callStart = lastCallStart = performance.now();
         const out = await this.fetcher.getRecords(iterator, signal);
@@ -204,13 +204,16 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
   }
 
   /** The next page's bytes from the worker's budget, waiting in turn when it is spent. */
-  private async reserve(bytes: number, signal: AbortSignal): Promise<ByteReservation | undefined> {
+  private async reserve(bytes: number, signal: AbortSignal, scope: MetricsScope): Promise<ByteReservation | undefined> {
     const budget = this.budget;
     if (budget === undefined) return undefined;
     const now = budget.tryReserve(bytes);
     if (now) return now;
     this.logger.debug({ bytes, reserved: budget.reserved, capacity: budget.capacity }, 'Waiting for room in the worker-wide retrieval byte budget');
-    return budget.reserve(bytes, signal);
+    const started = performance.now();
+    const granted = await budget.reserve(bytes, signal);
+    scope.add(BUDGET_WAIT_METRIC, performance.now() - started, 'Milliseconds');
+    return granted;
   }
 
   /** Logs and reports one failure by its kind; returns the backoff before the next attempt. */
