@@ -124,12 +124,12 @@ describe('a worker-wide byte budget bounds the record bytes in retrieval (kinesa
     const kinesis = new KinesisClient({ region, credentials, endpoint: await proxy.start(), requestHandler: new NodeHttpHandler() });
     const budget = new ByteBudget(256 * 1024);
     const publishers: PrefetchRecordsPublisher[] = [];
-    const publisher = (stream: string, shardId: string, hooks: PublisherHooks = {}): PrefetchRecordsPublisher => {
+    const publisher = (stream: string, shardId: string, hooks: PublisherHooks = {}, idleTimeBetweenReadsMs = 200): PrefetchRecordsPublisher => {
       const p = new PrefetchRecordsPublisher(
         new KinesisDataFetcher(kinesis, { streamName: stream }, shardId, PAGE_RECORDS, 5000),
         { checkpoint: TRIM_HORIZON },
         undefined,
-        { idleTimeBetweenReadsMs: 200, maxPendingBatches: 4, maxPendingBytes: 1 << 20, maxPendingRecords: 1000 },
+        { idleTimeBetweenReadsMs, maxPendingBatches: 4, maxPendingBytes: 1 << 20, maxPendingRecords: 1000 },
         silentLogger,
         new Metrics('NONE', [], silentLogger),
         hooks,
@@ -144,9 +144,12 @@ describe('a worker-wide byte budget bounds the record bytes in retrieval (kinesa
       const [parent, ids] = [...expected][0]!;
       await splitShard(env.kinesis, stream, parent);
 
-      // GetRecords fails past the SDK's retries once, then the closed shard is read to its end.
+      // GetRecords fails past the SDK's retries once (nothing held through the backoff, at least 1 s with
+      // this idle time), then the closed shard is read to its end.
       proxy.inject('Kinesis_20131202.GetRecords', { status: 500, type: 'InternalFailure' }, { times: 3 });
-      const ended = publisher(stream, parent);
+      const ended = publisher(stream, parent, {}, 2000);
+      await waitFor(() => proxy.faulted('Kinesis_20131202.GetRecords') >= 3, 'the failed GetRecords');
+      await waitFor(() => budget.reserved === 0, 'the failed page given back before the backoff', 500);
       const seen: string[] = [];
       for (;;) {
         const batch = await ended.next(signal);

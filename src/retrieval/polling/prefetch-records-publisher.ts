@@ -178,6 +178,7 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
         hold = undefined;
         if (iterator === undefined) this.ended = true;
       } catch (err) {
+        hold?.release(); // not held through the backoff below
         if (isAbortError(err, signal)) break;
         if (call !== 'ConvertRecords') scope.addSuccessAndLatency(call, false, callStart);
         const name = err instanceof Error ? err.name : '';
