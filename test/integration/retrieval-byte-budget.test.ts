@@ -119,6 +119,37 @@ describe('a worker-wide byte budget bounds the record bytes in retrieval (kinesa
     assert.equal(watch.last(), 0, 'every reservation was released when the worker stopped');
   });
 
+  it("multi-stream mode: every stream's shards draw on the worker's one budget", async () => {
+    const budget = 256 * 1024;
+    const streams = [await preload(4), await preload(4)];
+    let delivered = 0;
+    const watch = watchBudgets();
+    try {
+      const scheduler = testScheduler(env, {
+        applicationName: uniqueName('budget-multi'),
+        streams: streams.map(({ stream }) => ({ streamName: stream, initialPosition: 'TRIM_HORIZON' as const })),
+        processorFactory: () => ({
+          initialize: () => undefined,
+          processRecords: ({ records }) => void (delivered += records.length),
+          leaseLost: () => undefined,
+          shardEnded: (input) => input.checkpointer.checkpoint(),
+          shutdownRequested: () => undefined,
+        }),
+        retrieval: { mode: 'polling', idleTimeBetweenReadsMs: 200, maxRecords: PAGE_RECORDS, maxBytesInFlightPerWorker: budget },
+      });
+      const running = start(scheduler);
+      await waitFor(() => delivered >= 2 * SHARDS * 4, 'every record of both streams', 60000);
+      await scheduler.startGracefulShutdown();
+      await running;
+    } finally {
+      watch.stop();
+    }
+    assert.equal(delivered, 2 * SHARDS * 4);
+    assert.equal(watch.budgets.size, 1, 'one budget for the worker, not one per stream');
+    assert.ok(watch.peak() <= budget + PAGE_BYTES, `peak ${watch.peak()}`);
+    assert.equal(watch.last(), 0);
+  });
+
   it('failures, a shard end, lease loss and stop() while waiting for room give every byte back', async () => {
     const proxy = new FaultProxy(env.servers.kinesis.endpoint);
     const kinesis = new KinesisClient({ region, credentials, endpoint: await proxy.start(), requestHandler: new NodeHttpHandler() });
