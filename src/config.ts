@@ -68,8 +68,8 @@ export interface FanOutRetrievalConfig {
    * Record bytes this worker may hold in retrieval at once, across all its shards and streams: events being
    * read and batches waiting for their processors (ts-kcl; Java has only the per-shard limits, so a
    * worker's memory grows with its shard count). 64 MiB of record data is about 3x that in heap, which
-   * leaves a default Node heap room for the rest. A shard's subscription is not read while there is no room for an event like its last; one page
-   * bigger than the whole budget still goes, alone. Default 64 MiB.
+   * leaves a default Node heap room for the rest. A shard's subscription is not read while there is no room
+   * for an event like its last; one event bigger than the whole budget still goes, alone. Default 64 MiB.
    */
   maxBytesInFlightPerWorker?: number;
   /** Deadline of every unary Kinesis call (ListShards, DescribeStreamConsumer, ...). Java: kinesisRequestTimeout = 30 s. */
