@@ -43,8 +43,8 @@ export interface PollingRetrievalConfig {
    * Record bytes this worker may hold in retrieval at once, across all its shards and streams: pages being
    * fetched and batches waiting for their processors (ts-kcl; Java has only the per-shard limits, so a
    * worker's memory grows with its shard count). 64 MiB of record data costs about 3x that in heap (the
-   * response, its decode, the records): about 200 MB, which a small container can afford. A shard waits for room before its next fetch; one page
-   * bigger than the whole budget still goes, alone. Default 64 MiB.
+   * response, its decode, the records): about 200 MB, which a small container can afford. A shard waits
+   * for room before its next fetch; one page bigger than the whole budget still goes, alone. Default 64 MiB.
    */
   maxBytesInFlightPerWorker?: number;
   /** Deadline of every unary Kinesis call (GetRecords, GetShardIterator, ListShards, ...). Java: kinesisRequestTimeout = 30 s. */
@@ -68,8 +68,9 @@ export interface FanOutRetrievalConfig {
    * Record bytes this worker may hold in retrieval at once, across all its shards and streams: events being
    * read and batches waiting for their processors (ts-kcl; Java has only the per-shard limits, so a
    * worker's memory grows with its shard count). 64 MiB of record data costs about 3x that in heap (the
-   * response, its decode, the records): about 200 MB, which a small container can afford. A shard's subscription is not read while there is no room
-   * for an event like its last; one event bigger than the whole budget still goes, alone. Default 64 MiB.
+   * response, its decode, the records): about 200 MB, which a small container can afford. A shard's
+   * subscription is not read while there is no room for an event like its last; one event bigger than the
+   * whole budget still goes, alone. Default 64 MiB.
    */
   maxBytesInFlightPerWorker?: number;
   /** Deadline of every unary Kinesis call (ListShards, DescribeStreamConsumer, ...). Java: kinesisRequestTimeout = 30 s. */
