@@ -39,6 +39,14 @@ export interface PollingRetrievalConfig {
   maxPendingBytes?: number;
   /** Prefetched records waiting for the processor. Java: maxRecordsCount = 30000. */
   maxPendingRecords?: number;
+  /**
+   * Record bytes this worker may hold in retrieval at once, across all its shards and streams: pages being
+   * fetched and batches waiting for their processors (ts-kcl; Java has only the per-shard limits, so a
+   * worker's memory grows with its shard count). 64 MiB of record data costs about 3x that in heap (the
+   * response, its decode, the records): about 200 MB, which a small container can afford. A shard waits
+   * for room before its next fetch; one page bigger than the whole budget still goes, alone. Default 64 MiB.
+   */
+  maxBytesInFlightPerWorker?: number;
   /** Deadline of every unary Kinesis call (GetRecords, GetShardIterator, ListShards, ...). Java: kinesisRequestTimeout = 30 s. */
   kinesisRequestTimeoutMs?: number;
   /**
@@ -56,6 +64,15 @@ export interface FanOutRetrievalConfig {
   consumerName?: string;
   /** A registered consumer's ARN: skips the lookup (and registration). */
   consumerArn?: string;
+  /**
+   * Record bytes this worker may hold in retrieval at once, across all its shards and streams: events being
+   * read and batches waiting for their processors (ts-kcl; Java has only the per-shard limits, so a
+   * worker's memory grows with its shard count). 64 MiB of record data costs about 3x that in heap (the
+   * response, its decode, the records): about 200 MB, which a small container can afford. A shard's
+   * subscription is not read while there is no room for an event like its last; one event bigger than the
+   * whole budget still goes, alone. Default 64 MiB.
+   */
+  maxBytesInFlightPerWorker?: number;
   /** Deadline of every unary Kinesis call (ListShards, DescribeStreamConsumer, ...). Java: kinesisRequestTimeout = 30 s. */
   kinesisRequestTimeoutMs?: number;
 }
@@ -307,7 +324,7 @@ export interface ResolvedConfig {
   initialPosition: InitialPosition;
   retrieval:
     | Required<PollingRetrievalConfig>
-    | { mode: 'fanout'; consumerName: string; consumerArn?: string; kinesisRequestTimeoutMs: number };
+    | { mode: 'fanout'; consumerName: string; consumerArn?: string; kinesisRequestTimeoutMs: number; maxBytesInFlightPerWorker: number };
   lease: {
     failoverTimeMs: number;
     renewerIntervalMs: number;
@@ -444,9 +461,10 @@ function resolveRetrieval(c: SchedulerConfig, logger: Logger): ResolvedConfig['r
       fail('retrieval.consumerArn', `is ${JSON.stringify(r.consumerArn)}`, 'pass the ARN of a registered stream consumer');
     }
     const kinesisRequestTimeoutMs = positiveInt('retrieval.kinesisRequestTimeoutMs', r.kinesisRequestTimeoutMs, 30000);
+    const maxBytesInFlightPerWorker = bytesInFlight(r.maxBytesInFlightPerWorker);
     return r.consumerArn === undefined
-      ? { mode: 'fanout', consumerName, kinesisRequestTimeoutMs }
-      : { mode: 'fanout', consumerName, consumerArn: r.consumerArn, kinesisRequestTimeoutMs };
+      ? { mode: 'fanout', consumerName, kinesisRequestTimeoutMs, maxBytesInFlightPerWorker }
+      : { mode: 'fanout', consumerName, consumerArn: r.consumerArn, kinesisRequestTimeoutMs, maxBytesInFlightPerWorker };
   }
   if (r.mode !== 'polling') fail('retrieval.mode', `is ${JSON.stringify((r as { mode: unknown }).mode)}`, "pass 'polling' or 'fanout'");
   const maxRecords = positiveInt('retrieval.maxRecords', r.maxRecords, 10000);
@@ -464,9 +482,18 @@ function resolveRetrieval(c: SchedulerConfig, logger: Logger): ResolvedConfig['r
     maxPendingBatches: positiveInt('retrieval.maxPendingBatches', r.maxPendingBatches, 4),
     maxPendingBytes: positiveInt('retrieval.maxPendingBytes', r.maxPendingBytes, 8 * 1024 * 1024),
     maxPendingRecords: positiveInt('retrieval.maxPendingRecords', r.maxPendingRecords, 30000),
+    maxBytesInFlightPerWorker: bytesInFlight(r.maxBytesInFlightPerWorker),
     kinesisRequestTimeoutMs: positiveInt('retrieval.kinesisRequestTimeoutMs', r.kinesisRequestTimeoutMs, 30000),
     getRecordsPath: getRecordsPath(r.getRecordsPath),
   };
+}
+
+function bytesInFlight(value: unknown): number {
+  if (value === undefined) return 64 * 1024 * 1024;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    fail('retrieval.maxBytesInFlightPerWorker', `is ${JSON.stringify(value)}`, 'pass a byte count >= 1 (default 67108864, 64 MiB); it bounds the record bytes the whole worker holds in retrieval, there is no "unlimited"');
+  }
+  return value;
 }
 
 function getRecordsPath(value: unknown): 'lean' | 'sdk' {

@@ -11,6 +11,7 @@ import { PrefetchRecordsPublisher } from '../retrieval/polling/prefetch-records-
 import { FanOutConsumerRegistration } from '../retrieval/fanout/consumer-registration.ts';
 import { FanOutRecordsPublisher } from '../retrieval/fanout/fan-out-records-publisher.ts';
 import { getRecordsShardEndProbe } from '../retrieval/fanout/shard-end-probe.ts';
+import type { ByteBudget } from '../retrieval/byte-budget.ts';
 
 /** Per publisher: `mayFetch` is checked before every Kinesis call and every batch queued (false stops it). */
 export interface CreatePublisherOptions {
@@ -36,6 +37,8 @@ export function createRecordsPublisherFactory(
   logger: Logger,
   metrics: Metrics,
   reportError: RetrievalErrorReporter,
+  /** The worker's (one per Scheduler, shared by every stream): bounds the record bytes of all its publishers. */
+  budget: ByteBudget,
 ): RecordsPublisherFactory {
   const timestamp = typeof target.initialPosition === 'object' ? target.initialPosition.timestamp : undefined;
   const r = config.retrieval;
@@ -69,6 +72,7 @@ export function createRecordsPublisherFactory(
         metrics,
         hooks: hooks(lease.leaseKey, options),
         options: { requestTimeoutMs: timeoutMs },
+        budget,
       });
   }
   return (lease, start, options) =>
@@ -80,5 +84,6 @@ export function createRecordsPublisherFactory(
       childLogger(logger, { component: 'PrefetchRecordsPublisher', shardId: lease.leaseKey }),
       metrics,
       hooks(lease.leaseKey, options),
+      budget,
     );
 }

@@ -26,6 +26,7 @@ import { Metrics } from '../metrics/metrics.ts';
 import { CloudWatchMetricsSink } from '../metrics/cloudwatch-sink.ts';
 import { createOpenTelemetrySink } from '../metrics/opentelemetry-sink.ts';
 import type { Checkpointer } from '../checkpoint/checkpointer.ts';
+import { ByteBudget } from '../retrieval/byte-budget.ts';
 import { createStreamRuntime, type StreamRuntime, type StreamRuntimeDeps } from './stream-runtime.ts';
 import { MultiStreamManager } from '../multistream/multi-stream-manager.ts';
 import { StreamTracker } from '../multistream/stream-tracker.ts';
@@ -163,6 +164,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       logger: this.logger,
       metrics: this.metrics,
       reportError: (err, key) => this.reportError(err, key),
+      budget: new ByteBudget(c.retrieval.maxBytesInFlightPerWorker),
       signal: this.abort.signal,
       onEndedLeaseDeleted: (key) => this.coordinator?.renewer.drop(key),
     };

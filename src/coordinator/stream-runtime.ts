@@ -9,6 +9,7 @@ import type { StreamIdentifier } from '../retrieval/stream-identifier.ts';
 import { StreamLeaseRefresher } from '../multistream/stream-lease-refresher.ts';
 import { ShardSyncManager } from './shard-sync-manager.ts';
 import { LeaseCleanupManager } from '../leases/lease-cleanup-manager.ts';
+import type { ByteBudget } from '../retrieval/byte-budget.ts';
 import { createRecordsPublisherFactory, type RecordsPublisherFactory, type RetrievalErrorReporter } from './records-publisher-factory.ts';
 
 /**
@@ -42,6 +43,8 @@ export interface StreamRuntimeDeps {
   logger: Logger;
   metrics: Metrics;
   reportError: RetrievalErrorReporter;
+  /** The worker's bound on record bytes in retrieval, shared by every stream. */
+  budget: ByteBudget;
   /** The worker's: ends the stream's background loops. */
   signal: AbortSignal;
   /** A lease this worker ended was deleted: stop renewing it. */
@@ -86,7 +89,7 @@ export function createStreamRuntime(deps: StreamRuntimeDeps, target: StreamTarge
     streamArn: target.stream.streamArn,
     leases,
     shardSync: new ShardSyncManager(detector, leases, position, c.lease.cleanupLeasesUponShardCompletion, childLogger(logger, { component: 'ShardSync' }), metrics),
-    createPublisher: createRecordsPublisherFactory(c, { stream: target.stream, initialPosition: target.initialPosition }, clients, logger, metrics, reportError),
+    createPublisher: createRecordsPublisherFactory(c, { stream: target.stream, initialPosition: target.initialPosition }, clients, logger, metrics, reportError, deps.budget),
     leaseCleanup,
     logger,
     metrics,

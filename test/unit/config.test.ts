@@ -57,6 +57,7 @@ describe('resolveConfig', () => {
       assert.equal(c.retrieval.maxPendingBatches, 4);
       assert.equal(c.retrieval.maxPendingBytes, 8 * 1024 * 1024);
       assert.equal(c.retrieval.maxPendingRecords, 30000);
+      assert.equal(c.retrieval.maxBytesInFlightPerWorker, 64 * 1024 * 1024);
     });
 
     it('initial position, metrics, coordinator, lifecycle and processor', () => {
@@ -154,7 +155,7 @@ describe('resolveConfig', () => {
 
     it('fan-out defaults the consumer name to the application name', () => {
       const c = resolveConfig(base({ retrieval: { mode: 'fanout' } }));
-      assert.deepEqual(c.retrieval, { mode: 'fanout', consumerName: 'my-app', kinesisRequestTimeoutMs: 30000 });
+      assert.deepEqual(c.retrieval, { mode: 'fanout', consumerName: 'my-app', kinesisRequestTimeoutMs: 30000, maxBytesInFlightPerWorker: 64 * 1024 * 1024 });
     });
 
     it('accepts the smallest failoverTimeMs that leaves a positive renewer interval', () => {
@@ -193,6 +194,8 @@ describe('resolveConfig', () => {
       ['maxRecords not an integer', base({ retrieval: { mode: 'polling', maxRecords: 1.5 } }), 'retrieval.maxRecords'],
       ['negative idleTimeBetweenReadsMs', base({ retrieval: { mode: 'polling', idleTimeBetweenReadsMs: -1 } }), 'retrieval.idleTimeBetweenReadsMs'],
       ['maxPendingBatches 0', base({ retrieval: { mode: 'polling', maxPendingBatches: 0 } }), 'retrieval.maxPendingBatches'],
+      ['maxBytesInFlightPerWorker 0', base({ retrieval: { mode: 'polling', maxBytesInFlightPerWorker: 0 } }), 'retrieval.maxBytesInFlightPerWorker'],
+      ['negative maxBytesInFlightPerWorker (fan-out)', base({ retrieval: { mode: 'fanout', maxBytesInFlightPerWorker: -1 } }), 'retrieval.maxBytesInFlightPerWorker'],
       ['bad retrieval mode', base({ retrieval: { mode: 'push' } as unknown as NonNullable<SchedulerConfig['retrieval']> }), 'retrieval.mode'],
       ['negative failoverTimeMs', base({ lease: { failoverTimeMs: -1 } }), 'lease.failoverTimeMs'],
       ['zero failoverTimeMs', base({ lease: { failoverTimeMs: 0 } }), 'lease.failoverTimeMs'],

@@ -8,6 +8,7 @@ import type { MetricDatum } from '../../src/metrics/metrics-sink.ts';
 import { silentLogger } from '../../src/common/logger.ts';
 import { esn, TRIM_HORIZON, LATEST, AT_TIMESTAMP, type ExtendedSequenceNumber } from '../../src/retrieval/extended-sequence-number.ts';
 import type { PublisherHooks, RecordsRetrieved } from '../../src/retrieval/records-publisher.ts';
+import { ByteBudget } from '../../src/retrieval/byte-budget.ts';
 
 const ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c:1';
 const seq = (n: number): string => `4968${String(n).padStart(52, '0')}`;
@@ -93,6 +94,7 @@ function publisher(
     probe?: ShardEndProbe;
     metrics?: Metrics;
     hooks?: PublisherHooks;
+    budget?: ByteBudget;
   } = {},
 ): FanOutRecordsPublisher {
   const p = new FanOutRecordsPublisher({
@@ -106,6 +108,7 @@ function publisher(
     metrics: opts.metrics ?? new Metrics('NONE', [], silentLogger),
     ...(opts.hooks ? { hooks: opts.hooks } : {}),
     options: { ...FAST, ...opts.options },
+    ...(opts.budget ? { budget: opts.budget } : {}),
   });
   publishers.push(p);
   return p;
@@ -204,6 +207,23 @@ describe('FanOutRecordsPublisher', () => {
     await until(() => calls[0]!.pulled === 4, 'one more event once there is room');
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(calls[0]!.pulled, 4);
+  });
+
+  it('reads no event while the worker byte budget has no room for one like the last, and gives every byte back', async () => {
+    const budget = new ByteBudget(1000);
+    const otherShards = budget.tryReserve(1000)!;
+    const { client, calls } = fakeKinesis([{ events: [event(1, 2), event(3, 4), event(5, 6)], then: 'hang' }]);
+    const p = publisher(client, { budget, options: { maxTimeBetweenEventsMs: 40 } });
+    await until(() => budget.waiting === 1, 'the subscription waiting for the budget');
+    await new Promise((r) => setTimeout(r, 100)); // longer than the silence timeout: the wait is not silence
+    assert.equal(calls.length, 1, 'no restart while waiting for the budget');
+    assert.equal(calls[0]!.pulled, 0, 'nothing read while the budget is spent');
+    otherShards.release();
+    assert.deepEqual(data(await withTimeout(p.next(never))), ['d1', 'd2']);
+    await until(() => calls[0]!.pulled === 3, 'the rest once there is room');
+    assert.equal(budget.reserved, 8 + 4, 'the two queued events, 4 bytes each, plus room for the next like them');
+    await p.stop();
+    assert.equal(budget.reserved, 0, 'stop() gives back the queued events and the pending read');
   });
 
   it('the silence timer does not run while the queue is full', async () => {

@@ -17,6 +17,7 @@ import type { ShardEndProbe } from './shard-end-probe.ts';
 import { pause, wakeable } from '../../common/backoff.ts';
 import { errorFields, type Logger } from '../../common/logger.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
+import { BUDGET_WAIT_METRIC, FIRST_PAGE_ESTIMATE_BYTES, type ByteBudget, type ByteReservation } from '../byte-budget.ts';
 
 export interface FanOutOptions {
   /** Events waiting for the processor; while the queue is full the subscription is not read (HTTP/2 flow control holds the service). */
@@ -74,6 +75,14 @@ export interface FanOutPublisherDeps {
   /** `mayFetch` before every subscription, probe and event queued; `reportError` once per failure streak. */
   hooks?: PublisherHooks;
   options?: Partial<FanOutOptions>;
+  /** The worker's bound on record bytes in retrieval, shared with every other shard. */
+  budget?: ByteBudget;
+}
+
+/** A batch waiting for the processor, with the bytes it holds against the worker's budget. */
+interface Queued {
+  batch: RecordsRetrieved;
+  hold: ByteReservation | undefined;
 }
 
 /** How one subscription ended. */
@@ -97,14 +106,16 @@ const errorName = (err: unknown): string => (err instanceof Error ? err.name : '
  *   ChildShards. Servers that never send one (kinesis-local) are caught by an occasional GetRecords probe
  *   while the subscription idles at the tip (see shard-end-probe.ts).
  * - Backpressure: at most `maxPendingBatches` events wait for the processor; the event stream is not read
- *   while the queue is full (Java requests one event at a time).
+ *   while the queue is full (Java requests one event at a time), nor while the worker's byte budget has no
+ *   room for an event the size of the last (a ts-kcl extension; the event's real size is held until the
+ *   processor takes it).
  * - Faults: silence for `maxTimeBetweenEventsMs` restarts the subscription; ResourceInUse (an older
  *   subscription still open), throttling and network errors back off with jitter and resubscribe from the
  *   last continuation; ResourceNotFound re-checks the consumer and otherwise ends the shard (as Java does);
  *   `stop()` aborts the subscription at once.
  */
 export class FanOutRecordsPublisher implements RecordsPublisher {
-  private readonly queue: RecordsRetrieved[] = [];
+  private readonly queue: Queued[] = [];
   private readonly abort = new AbortController();
   private readonly loop: Promise<void>;
   private notifyConsumer: (() => void) | undefined;
@@ -125,6 +136,9 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
   private readonly metrics: Metrics;
   private readonly hooks: PublisherHooks;
   private readonly streak: FailureStreak;
+  private readonly budget: ByteBudget | undefined;
+  /** What the next event is expected to weigh: the last one's bytes (0 after an empty one). */
+  private expectedBytes = FIRST_PAGE_ESTIMATE_BYTES;
 
   constructor(deps: FanOutPublisherDeps) {
     this.options = { ...DEFAULT_FAN_OUT_OPTIONS, ...deps.options };
@@ -136,6 +150,7 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     this.logger = deps.logger;
     this.metrics = deps.metrics;
     this.hooks = deps.hooks ?? {};
+    this.budget = deps.budget;
     this.streak = new FailureStreak(this.logger, (err) => this.hooks.reportError?.(err), { baseMs: this.options.retryBackoffMs, capMs: this.options.maxRetryBackoffMs });
     this.filterAfter = deps.start.checkpoint;
     this.position = startingPosition(deps.start.checkpoint, deps.start.timestamp);
@@ -147,10 +162,11 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
 
   async next(signal: AbortSignal): Promise<RecordsRetrieved> {
     for (;;) {
-      const batch = this.queue.shift();
-      if (batch) {
+      const queued = this.queue.shift();
+      if (queued) {
+        queued.hold?.release();
         this.notifyReader?.();
-        return batch;
+        return queued.batch;
       }
       if (signal.aborted) throw signal.reason;
       await wakeable((wake) => (this.notifyConsumer = wake), signal);
@@ -162,10 +178,12 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     this.abort.abort(new Error('the records publisher was stopped'));
     this.notifyReader?.();
     await this.loop;
+    // The batches are discarded with the publisher: their bytes go back to the worker's budget.
+    for (const queued of this.queue) queued.hold?.release();
   }
 
-  private push(batch: RecordsRetrieved): void {
-    this.queue.push(batch);
+  private push(batch: RecordsRetrieved, hold?: ByteReservation): void {
+    this.queue.push({ batch, hold });
     this.notifyConsumer?.();
   }
 
@@ -241,6 +259,8 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     let responded = false;
     let events = 0;
     let iterator: AsyncIterator<SubscribeToShardEventStream> | undefined;
+    /** The next event's bytes against the worker's budget: this subscription's until queued with its batch. */
+    let hold: ByteReservation | undefined;
     this.logger.debug({ position: this.position }, 'Subscribing to the shard');
     try {
       expectResponse();
@@ -250,11 +270,12 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
       );
       responded = true;
       clearTimeout(timer);
-      expectEvent();
       measure(true);
       if (!out.EventStream) throw new Error('SubscribeToShard returned no event stream');
       iterator = out.EventStream[Symbol.asyncIterator]();
       for (;;) {
+        hold ??= await this.reserve(stopped); // the worker's pace, not the service's: before the silence timer
+        expectEvent();
         const next = await iterator.next();
         clearTimeout(timer);
         if (next.done) break;
@@ -262,12 +283,13 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
         if (event !== undefined) {
           if (this.forbidden()) return { kind: 'stopped' };
           events++;
-          if (this.deliver(event)) return { kind: 'shardEnd' };
+          const ended = this.deliver(event, hold);
+          hold = undefined;
+          if (ended) return { kind: 'shardEnd' };
           if (await this.probeIfIdle(event)) return { kind: 'shardEnd' };
           await this.waitForRoom(); // the processor's pace, not the service's: no silence timer here
         }
         if (stopped.aborted) break;
-        expectEvent();
       }
       if (stopped.aborted) return { kind: 'stopped' };
       return silent ? { kind: 'silent', events } : { kind: 'completed', events };
@@ -278,6 +300,7 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
       if (unanswered) return { kind: 'failed', events, error: new RequestTimeoutError(`SubscribeToShard on ${this.shardId} got no answer within ${this.options.requestTimeoutMs} ms`, { cause: error }) };
       return { kind: 'failed', events, error };
     } finally {
+      hold?.release(); // no event came for it: the subscription ended, failed or stopped
       clearTimeout(timer);
       stopped.removeEventListener('abort', onStop);
       subscription.abort(); // closes this subscription's HTTP/2 stream if the service has not
@@ -285,8 +308,21 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     }
   }
 
-  /** Queues one event's batch; true at the end of the shard. */
-  private deliver(event: SubscribeToShardEvent): boolean {
+  /** Room in the worker's budget for an event like the last, waiting in turn when it is spent. */
+  private async reserve(signal: AbortSignal): Promise<ByteReservation | undefined> {
+    const budget = this.budget;
+    if (budget === undefined) return undefined;
+    const now = budget.tryReserve(this.expectedBytes);
+    if (now) return now;
+    this.logger.debug({ bytes: this.expectedBytes, reserved: budget.reserved, capacity: budget.capacity }, 'Waiting for room in the worker-wide retrieval byte budget');
+    const started = performance.now();
+    const granted = await budget.reserve(this.expectedBytes, signal);
+    this.metrics.scope('ProcessTask', { ShardId: this.shardId }).add(BUDGET_WAIT_METRIC, performance.now() - started, 'Milliseconds').end();
+    return granted;
+  }
+
+  /** Queues one event's batch with its bytes held against the budget; true at the end of the shard. */
+  private deliver(event: SubscribeToShardEvent, hold: ByteReservation | undefined): boolean {
     const raw = event.Records ?? [];
     const records = toClientRecords(raw, this.hashKeyRange, this.filterAfter);
     if (records.length > 0) this.filterAfter = undefined;
@@ -296,7 +332,9 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     const isAtShardEnd = continuation === undefined;
     const batch: RecordsRetrieved = { records, millisBehindLatest: event.MillisBehindLatest ?? 0, isAtShardEnd, cacheEntryTime: new Date(), byteSize };
     if (isAtShardEnd) batch.childShards = toChildShards(event.ChildShards);
-    this.push(batch);
+    hold?.resize(byteSize); // may pass the budget: the event is in memory already
+    this.expectedBytes = byteSize;
+    this.push(batch, hold);
     if (isAtShardEnd) {
       this.logger.info({ childShards: batch.childShards?.map((c) => c.shardId) }, 'Reached the end of the shard');
       return true;

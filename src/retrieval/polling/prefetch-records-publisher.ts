@@ -9,7 +9,8 @@ import type { HashKeyRange } from '../aggregation/index.ts';
 import { toChildShards, toClientRecords } from '../records-converter.ts';
 import { isAbortError, pause, wakeable } from '../../common/backoff.ts';
 import { errorFields, type Logger } from '../../common/logger.ts';
-import type { Metrics } from '../../metrics/metrics.ts';
+import type { Metrics, MetricsScope } from '../../metrics/metrics.ts';
+import { BUDGET_WAIT_METRIC, FIRST_PAGE_ESTIMATE_BYTES, type ByteBudget, type ByteReservation } from '../byte-budget.ts';
 
 export interface PrefetchOptions {
   idleTimeBetweenReadsMs: number;
@@ -18,15 +19,27 @@ export interface PrefetchOptions {
   maxPendingRecords: number;
 }
 
+/** A batch waiting for the processor, with the bytes it holds against the worker's budget. */
+interface Queued {
+  batch: RecordsRetrieved;
+  hold: ByteReservation | undefined;
+}
+
 /**
  * Polls one shard ahead of its processor (Java's PrefetchRecordsPublisher): fetches while the queue
  * is under every limit (batches, bytes, records; an empty queue always fetches), paces GetRecords
  * adaptively (`PollPacer`: at the read limit while records come, backing off to the idle interval on
  * empty pages), reopens expired iterators after the last record fetched, and backs off on
  * consecutive failures of any kind.
+ *
+ * With a worker's `ByteBudget` (a ts-kcl extension on top of Java's per-shard limits), each GetRecords
+ * first reserves the size of the shard's last page (0 after an empty page, so idle shards never wait on
+ * busy ones), the reservation becomes the page's real size when it arrives, and is released when the
+ * processor takes the batch (or the publisher stops): the pages being fetched and the batches waiting
+ * count against one worker-wide bound.
  */
 export class PrefetchRecordsPublisher implements RecordsPublisher {
-  private readonly queue: RecordsRetrieved[] = [];
+  private readonly queue: Queued[] = [];
   private queuedBytes = 0;
   private queuedRecords = 0;
   private readonly abort = new AbortController();
@@ -48,6 +61,7 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly hooks: PublisherHooks = {},
+    private readonly budget?: ByteBudget,
   ) {
     this.filterAfter = start.checkpoint;
     this.streak = new FailureStreak(logger, (err) => hooks.reportError?.(err), { baseMs: Math.max(options.idleTimeBetweenReadsMs, 200), capMs: 30000 });
@@ -63,8 +77,10 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
 
   async next(signal: AbortSignal): Promise<RecordsRetrieved> {
     for (;;) {
-      const batch = this.queue.shift();
-      if (batch) {
+      const queued = this.queue.shift();
+      if (queued) {
+        const { batch } = queued;
+        queued.hold?.release();
         this.queuedBytes -= batch.byteSize;
         this.queuedRecords -= batch.records.length;
         this.notifyFetcher?.();
@@ -80,6 +96,8 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     this.abort.abort();
     this.notifyFetcher?.();
     await this.loop;
+    // The batches are discarded with the publisher: their bytes go back to the worker's budget.
+    for (const queued of this.queue) queued.hold?.release();
   }
 
   private hasRoom(): boolean {
@@ -91,8 +109,8 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     );
   }
 
-  private push(batch: RecordsRetrieved): void {
-    this.queue.push(batch);
+  private push(batch: RecordsRetrieved, hold?: ByteReservation): void {
+    this.queue.push({ batch, hold });
     this.queuedBytes += batch.byteSize;
     this.queuedRecords += batch.records.length;
     this.notifyConsumer?.();
@@ -116,6 +134,7 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     let iterator: string | undefined;
     let lastFetched: string | undefined;
     let lastCallStart = -Infinity;
+    let expectedBytes = FIRST_PAGE_ESTIMATE_BYTES;
     const pacer = new PollPacer(this.options.idleTimeBetweenReadsMs);
     while (!signal.aborted && !this.ended) {
       await this.waitForRoom();
@@ -124,6 +143,8 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
       const scope = this.metrics.scope('ProcessTask', { ShardId: this.fetcher.shardId });
       let call = 'KinesisDataFetcher.getShardIterator';
       let callStart = performance.now();
+      /** The page's bytes against the worker's budget: this loop's until queued with the batch. */
+      let hold: ByteReservation | undefined;
       try {
         if (iterator === undefined) {
           iterator = await this.fetcher.getIterator(position, signal);
@@ -136,6 +157,8 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
           if (this.forbidden()) break;
         }
         call = 'KinesisDataFetcher.getRecords';
+        hold = await this.reserve(expectedBytes, signal, scope);
+        if (this.forbidden()) break; // the wait for the budget may have been long
         callStart = lastCallStart = performance.now();
         const out = await this.fetcher.getRecords(iterator, signal);
         scope.addSuccessAndLatency(call, true, callStart);
@@ -144,14 +167,18 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
         call = 'ConvertRecords';
         const next = out.NextShardIterator;
         const batch = this.toBatch(out, next === undefined);
+        hold?.resize(batch.byteSize); // may pass the budget: the page is in memory already
+        expectedBytes = batch.byteSize;
         if (this.forbidden()) break;
         this.streak.succeed();
         const last = out.Records?.at(-1)?.SequenceNumber;
         if (last !== undefined) lastFetched = last;
         iterator = next;
-        this.push(batch);
+        this.push(batch, hold);
+        hold = undefined;
         if (iterator === undefined) this.ended = true;
       } catch (err) {
+        hold?.release(); // not held through the backoff below
         if (isAbortError(err, signal)) break;
         if (call !== 'ConvertRecords') scope.addSuccessAndLatency(call, false, callStart);
         const name = err instanceof Error ? err.name : '';
@@ -171,9 +198,23 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
         if (name === 'ExpiredIteratorException') scope.add('ExpiredIterator', 1, 'Count');
         await pause(this.failed(err, name, call, lastFetched), signal);
       } finally {
+        hold?.release(); // aborted, failed or forbidden before the batch was queued
         scope.end();
       }
     }
+  }
+
+  /** The next page's bytes from the worker's budget, waiting in turn when it is spent. */
+  private async reserve(bytes: number, signal: AbortSignal, scope: MetricsScope): Promise<ByteReservation | undefined> {
+    const budget = this.budget;
+    if (budget === undefined) return undefined;
+    const now = budget.tryReserve(bytes);
+    if (now) return now;
+    this.logger.debug({ bytes, reserved: budget.reserved, capacity: budget.capacity }, 'Waiting for room in the worker-wide retrieval byte budget');
+    const started = performance.now();
+    const granted = await budget.reserve(bytes, signal);
+    scope.add(BUDGET_WAIT_METRIC, performance.now() - started, 'Milliseconds');
+    return granted;
   }
 
   /** Logs and reports one failure by its kind; returns the backoff before the next attempt. */
