@@ -68,8 +68,19 @@ export class ByteBudget {
     return this.grant(bytes);
   }
 
-  /** Waits (in turn) until the bytes fit; rejects with the signal's reason when it aborts first. */
-  reserve(bytes: number, signal: AbortSignal): Promise<ByteReservation> {
+  /**
+   * Reserves now, past the budget if need be: for a shard whose processor has nothing queued, so that a
+   * few stuck processors holding the budget stall only their own shards (as in Java), never the worker.
+   */
+  reserveNow(bytes: number): ByteReservation {
+    return this.grant(bytes);
+  }
+
+  /**
+   * Waits (in turn) until the bytes fit; rejects with the signal's reason when it aborts first.
+   * `onWaiting` receives `expedite`, which grants the request at once, past the budget (see reserveNow).
+   */
+  reserve(bytes: number, signal: AbortSignal, onWaiting?: (expedite: () => void) => void): Promise<ByteReservation> {
     const now = signal.aborted ? undefined : this.tryReserve(bytes);
     if (now) return Promise.resolve(now);
     return new Promise<ByteReservation>((resolve, reject) => {
@@ -81,6 +92,13 @@ export class ByteBudget {
           resolve(reservation);
         },
       };
+      onWaiting?.(() => {
+        const at = this.waiters.indexOf(waiter);
+        if (at < 0) return; // granted or aborted meanwhile
+        this.waiters.splice(at, 1);
+        waiter.grant(this.grant(bytes));
+        this.wake(); // the one behind may be at the head now
+      });
       const onAbort = (): void => {
         const at = this.waiters.indexOf(waiter);
         if (at >= 0) this.waiters.splice(at, 1);

@@ -109,6 +109,27 @@ describe('ByteBudget', () => {
     await assert.rejects(budget.reserve(10, abort.signal), /stopped/, 'an aborted signal is refused at once');
   });
 
+  it('reserveNow and expedite grant past the budget (a shard with nothing queued must not stall behind stuck ones)', async () => {
+    const budget = new ByteBudget(100);
+    const full = budget.tryReserve(100)!;
+    const now = budget.reserveNow(40);
+    assert.equal(budget.reserved, 140, 'granted past the budget');
+    let expedite: (() => void) | undefined;
+    const box: { got?: ByteReservation } = {};
+    void budget.reserve(30, new AbortController().signal, (e) => (expedite = e)).then((r) => (box.got = r));
+    await settle();
+    const got = (): ByteReservation | undefined => box.got;
+    assert.equal(got(), undefined, 'waiting while the budget is spent');
+    expedite!();
+    await settle();
+    assert.equal(got()?.bytes, 30, 'expedited: granted at once');
+    assert.equal(budget.waiting, 0);
+    expedite!(); // already granted: nothing happens
+    assert.equal(budget.reserved, 170);
+    for (const r of [full, now, got()!]) r.release();
+    assert.equal(budget.reserved, 0);
+  });
+
   it('publishes its reserved bytes on the diagnostics channel while someone listens', () => {
     const budget = new ByteBudget(100);
     const seen: number[] = [];

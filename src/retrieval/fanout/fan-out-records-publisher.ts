@@ -116,6 +116,8 @@ const errorName = (err: unknown): string => (err instanceof Error ? err.name : '
  */
 export class FanOutRecordsPublisher implements RecordsPublisher {
   private readonly queue: Queued[] = [];
+  /** While this shard waits for the worker's budget: grants its request at once (see reserve). */
+  private expedite: (() => void) | undefined;
   private readonly abort = new AbortController();
   private readonly loop: Promise<void>;
   private notifyConsumer: (() => void) | undefined;
@@ -165,6 +167,7 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
       const queued = this.queue.shift();
       if (queued) {
         queued.hold?.release();
+        if (this.queue.length === 0) this.expedite?.(); // nothing queued: this shard reads past the budget
         this.notifyReader?.();
         return queued.batch;
       }
@@ -308,17 +311,25 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     }
   }
 
-  /** Room in the worker's budget for an event like the last, waiting in turn when it is spent. */
+  /**
+   * Room in the worker's budget for an event like the last, waiting in turn when it is spent, except
+   * while the processor has nothing queued: then past the budget, so stuck processors elsewhere holding
+   * the budget stall only their own shards.
+   */
   private async reserve(signal: AbortSignal): Promise<ByteReservation | undefined> {
     const budget = this.budget;
     if (budget === undefined) return undefined;
+    if (this.queue.length === 0) return budget.reserveNow(this.expectedBytes);
     const now = budget.tryReserve(this.expectedBytes);
     if (now) return now;
     this.logger.debug({ bytes: this.expectedBytes, reserved: budget.reserved, capacity: budget.capacity }, 'Waiting for room in the worker-wide retrieval byte budget');
     const started = performance.now();
-    const granted = await budget.reserve(this.expectedBytes, signal);
-    this.metrics.scope('ProcessTask', { ShardId: this.shardId }).add(BUDGET_WAIT_METRIC, performance.now() - started, 'Milliseconds').end();
-    return granted;
+    try {
+      return await budget.reserve(this.expectedBytes, signal, (expedite) => (this.expedite = expedite));
+    } finally {
+      this.expedite = undefined;
+      this.metrics.scope('ProcessTask', { ShardId: this.shardId }).add(BUDGET_WAIT_METRIC, performance.now() - started, 'Milliseconds').end();
+    }
   }
 
   /** Queues one event's batch with its bytes held against the budget; true at the end of the shard. */

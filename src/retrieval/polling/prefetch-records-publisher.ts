@@ -40,6 +40,8 @@ interface Queued {
  */
 export class PrefetchRecordsPublisher implements RecordsPublisher {
   private readonly queue: Queued[] = [];
+  /** While this shard waits for the worker's budget: grants its request at once (see reserve). */
+  private expedite: (() => void) | undefined;
   private queuedBytes = 0;
   private queuedRecords = 0;
   private readonly abort = new AbortController();
@@ -83,6 +85,7 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
         queued.hold?.release();
         this.queuedBytes -= batch.byteSize;
         this.queuedRecords -= batch.records.length;
+        if (this.queue.length === 0) this.expedite?.(); // nothing queued: this shard fetches past the budget
         this.notifyFetcher?.();
         return batch;
       }
@@ -204,17 +207,25 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     }
   }
 
-  /** The next page's bytes from the worker's budget, waiting in turn when it is spent. */
+  /**
+   * The next page's bytes from the worker's budget, waiting in turn when it is spent, except while the
+   * processor has nothing queued: then the shard fetches past the budget (one page ahead), so shards
+   * whose processors are stuck, holding the budget, stall only themselves.
+   */
   private async reserve(bytes: number, signal: AbortSignal, scope: MetricsScope): Promise<ByteReservation | undefined> {
     const budget = this.budget;
     if (budget === undefined) return undefined;
+    if (this.queue.length === 0) return budget.reserveNow(bytes);
     const now = budget.tryReserve(bytes);
     if (now) return now;
     this.logger.debug({ bytes, reserved: budget.reserved, capacity: budget.capacity }, 'Waiting for room in the worker-wide retrieval byte budget');
     const started = performance.now();
-    const granted = await budget.reserve(bytes, signal);
-    scope.add(BUDGET_WAIT_METRIC, performance.now() - started, 'Milliseconds');
-    return granted;
+    try {
+      return await budget.reserve(bytes, signal, (expedite) => (this.expedite = expedite));
+    } finally {
+      this.expedite = undefined;
+      scope.add(BUDGET_WAIT_METRIC, performance.now() - started, 'Milliseconds');
+    }
   }
 
   /** Logs and reports one failure by its kind; returns the backoff before the next attempt. */
