@@ -237,7 +237,9 @@ export class LeaseCoordinator {
       this.signalAgain = true;
       return this.signalling;
     }
-    const key = this.taker.lastScan.reduce<string | undefined>((min, l) => (min === undefined || l.leaseKey < min ? l.leaseKey : min), undefined);
+    // Written only where peers read it: a fleet whose probes read the signal (this worker's view of it).
+    const plan = planReleasedLeaseProbe(this.taker.lastScan, this.options.workerId);
+    const key = plan.kind === 'owners' ? plan.signal : undefined;
     if (key === undefined || !this.refresher.signalReleases) return Promise.resolve();
     const write = this.refresher.signalReleases(key).then(
       () => undefined,
