@@ -1,5 +1,6 @@
 import type { GetRecordsCommandOutput, KinesisClient, _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
 import { pause } from '../../common/backoff.ts';
+import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES } from '../../common/aws-error-classification.ts';
 
 /** GetRecords' input, as the SDK command takes it. */
 export interface GetRecordsInput {
@@ -41,25 +42,6 @@ interface RetryStrategy {
 }
 type ErrorType = 'THROTTLING' | 'TRANSIENT' | 'SERVER_ERROR' | 'CLIENT_ERROR';
 
-/** The SDK's classification (@smithy/service-error-classification), so retries match the SDK path's. */
-const THROTTLING = new Set([
-  'BandwidthLimitExceeded',
-  'EC2ThrottledException',
-  'LimitExceededException',
-  'PriorRequestNotComplete',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'ThrottledException',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'TransactionInProgressException',
-]);
-const TRANSIENT_CODES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
-const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
 
 /** A service error shaped as the SDK shapes it: `name` is the exception type the rest of the code checks. */
@@ -236,7 +218,7 @@ function serviceError(response: HttpResponseLike, text: string, requestId: strin
 function classify(err: unknown): ErrorType {
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
-  if (status === 429 || THROTTLING.has(e.name ?? '')) return 'THROTTLING';
-  if (TRANSIENT_CODES.has(e.name ?? '') || NETWORK_CODES.has(e.code ?? '') || (status !== undefined && TRANSIENT_STATUS.has(status))) return 'TRANSIENT';
+  if (status === 429 || THROTTLING_ERROR_NAMES.has(e.name ?? '')) return 'THROTTLING';
+  if (TRANSIENT_ERROR_NAMES.has(e.name ?? '') || NETWORK_CODES.has(e.code ?? '') || (status !== undefined && TRANSIENT_STATUS_CODES.has(status))) return 'TRANSIENT';
   return status !== undefined && status >= 500 ? 'SERVER_ERROR' : 'CLIENT_ERROR';
 }

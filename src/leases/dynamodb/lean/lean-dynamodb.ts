@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { signRequest, type SigningCredentials } from './sigv4.ts';
 import { sleep } from '../../../common/backoff.ts';
+import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES } from '../../../common/aws-error-classification.ts';
 
 /** The DynamoDB operations the lease refresher sends. */
 export type LeanOperation = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Scan' | 'Query' | 'BatchGetItem' | 'DescribeTable' | 'CreateTable' | 'UpdateTable';
@@ -50,25 +51,6 @@ const MAX_DELAY_MS = 20000;
 const QUOTA = 500;
 const RETRY_COST = 14;
 const THROTTLING_RETRY_COST = 5;
-/** The SDK's classification (@smithy/core/retry). */
-const THROTTLING = new Set([
-  'BandwidthLimitExceeded',
-  'EC2ThrottledException',
-  'LimitExceededException',
-  'PriorRequestNotComplete',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'ThrottledException',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'TransactionInProgressException',
-]);
-const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
-const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const CLOCK_SKEW = new Set(['AccessDeniedException', 'AuthFailure', 'InvalidSignatureException', 'RequestExpired', 'RequestInTheFuture', 'RequestTimeTooSkewed', 'SignatureDoesNotMatch']);
 const SKEW_MS = 300000;
@@ -247,9 +229,9 @@ type RetryKind = 'THROTTLING' | 'TRANSIENT' | undefined;
 function classify(err: unknown): RetryKind {
   const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
-  if (status === 429 || THROTTLING.has(e.name ?? '')) return 'THROTTLING';
+  if (status === 429 || THROTTLING_ERROR_NAMES.has(e.name ?? '')) return 'THROTTLING';
   const expired = e.name === 'InvalidSignatureException' && e.message?.includes('Signature expired') === true;
-  if (expired || TRANSIENT_NAMES.has(e.name ?? '') || NETWORK_CODES.has(e.code ?? '') || (status !== undefined && TRANSIENT_STATUS.has(status))) return 'TRANSIENT';
+  if (expired || TRANSIENT_ERROR_NAMES.has(e.name ?? '') || NETWORK_CODES.has(e.code ?? '') || (status !== undefined && TRANSIENT_STATUS_CODES.has(status))) return 'TRANSIENT';
   return undefined;
 }
 
