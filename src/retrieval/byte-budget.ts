@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import type { Logger } from '../common/logger.ts';
 
 /**
  * Published on every change of a budget's reserved bytes, only while someone listens (free otherwise):
@@ -152,6 +153,44 @@ export class ByteBudget {
       this.waiters.shift();
       head.grant(this.grant(head.bytes));
     }
+  }
+}
+
+/**
+ * One shard's side of the worker's budget, as both publishers use it: the next page's (or event's) bytes,
+ * waiting in turn when the budget is spent, except while the processor has nothing queued: then past the
+ * budget (one page ahead), so processors that never return, holding the budget, stall only their own
+ * shards (as in Java), never the whole worker.
+ */
+export class ShardBudget {
+  /** While this shard waits: grants its request at once. */
+  private expedite: (() => void) | undefined;
+
+  constructor(
+    private readonly budget: ByteBudget | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  /** `waited` is told how long the shard waited, only when it did (the wait metric). */
+  async reserve(bytes: number, nothingQueued: boolean, signal: AbortSignal, waited: (ms: number) => void): Promise<ByteReservation | undefined> {
+    const budget = this.budget;
+    if (budget === undefined) return undefined;
+    if (nothingQueued) return budget.reserveNow(bytes);
+    const now = budget.tryReserve(bytes);
+    if (now) return now;
+    this.logger.debug({ bytes, reserved: budget.reserved, capacity: budget.capacity }, 'Waiting for room in the worker-wide retrieval byte budget');
+    const started = performance.now();
+    try {
+      return await budget.reserve(bytes, signal, (expedite) => (this.expedite = expedite));
+    } finally {
+      this.expedite = undefined;
+      waited(performance.now() - started);
+    }
+  }
+
+  /** The processor took the last queued batch: a wait in progress is granted now. */
+  queueEmptied(): void {
+    this.expedite?.();
   }
 }
 

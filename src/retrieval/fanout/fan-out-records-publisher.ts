@@ -17,7 +17,7 @@ import type { ShardEndProbe } from './shard-end-probe.ts';
 import { pause, wakeable } from '../../common/backoff.ts';
 import { errorFields, type Logger } from '../../common/logger.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
-import { BUDGET_WAIT_METRIC, FIRST_PAGE_ESTIMATE_BYTES, type ByteBudget, type ByteReservation } from '../byte-budget.ts';
+import { BUDGET_WAIT_METRIC, FIRST_PAGE_ESTIMATE_BYTES, ShardBudget, type ByteBudget, type ByteReservation } from '../byte-budget.ts';
 
 export interface FanOutOptions {
   /** Events waiting for the processor; while the queue is full the subscription is not read (HTTP/2 flow control holds the service). */
@@ -116,8 +116,6 @@ const errorName = (err: unknown): string => (err instanceof Error ? err.name : '
  */
 export class FanOutRecordsPublisher implements RecordsPublisher {
   private readonly queue: Queued[] = [];
-  /** While this shard waits for the worker's budget: grants its request at once (see reserve). */
-  private expedite: (() => void) | undefined;
   private readonly abort = new AbortController();
   private readonly loop: Promise<void>;
   private notifyConsumer: (() => void) | undefined;
@@ -138,7 +136,7 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
   private readonly metrics: Metrics;
   private readonly hooks: PublisherHooks;
   private readonly streak: FailureStreak;
-  private readonly budget: ByteBudget | undefined;
+  private readonly shardBudget: ShardBudget;
   /** What the next event is expected to weigh: the last one's bytes (0 after an empty one). */
   private expectedBytes = FIRST_PAGE_ESTIMATE_BYTES;
 
@@ -152,7 +150,7 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
     this.logger = deps.logger;
     this.metrics = deps.metrics;
     this.hooks = deps.hooks ?? {};
-    this.budget = deps.budget;
+    this.shardBudget = new ShardBudget(deps.budget, this.logger);
     this.streak = new FailureStreak(this.logger, (err) => this.hooks.reportError?.(err), { baseMs: this.options.retryBackoffMs, capMs: this.options.maxRetryBackoffMs });
     this.filterAfter = deps.start.checkpoint;
     this.position = startingPosition(deps.start.checkpoint, deps.start.timestamp);
@@ -167,7 +165,7 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
       const queued = this.queue.shift();
       if (queued) {
         queued.hold?.release();
-        if (this.queue.length === 0) this.expedite?.(); // nothing queued: this shard reads past the budget
+        if (this.queue.length === 0) this.shardBudget.queueEmptied(); // nothing queued: this shard reads past the budget
         this.notifyReader?.();
         return queued.batch;
       }
@@ -277,7 +275,10 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
       if (!out.EventStream) throw new Error('SubscribeToShard returned no event stream');
       iterator = out.EventStream[Symbol.asyncIterator]();
       for (;;) {
-        hold ??= await this.reserve(stopped); // the worker's pace, not the service's: before the silence timer
+        // The worker's pace, not the service's: before the silence timer.
+        hold ??= await this.shardBudget.reserve(this.expectedBytes, this.queue.length === 0, stopped, (ms) =>
+          this.metrics.scope('ProcessTask', { ShardId: this.shardId }).add(BUDGET_WAIT_METRIC, ms, 'Milliseconds').end(),
+        );
         expectEvent();
         const next = await iterator.next();
         clearTimeout(timer);
@@ -308,27 +309,6 @@ export class FanOutRecordsPublisher implements RecordsPublisher {
       stopped.removeEventListener('abort', onStop);
       subscription.abort(); // closes this subscription's HTTP/2 stream if the service has not
       await iterator?.return?.().catch(() => undefined);
-    }
-  }
-
-  /**
-   * Room in the worker's budget for an event like the last, waiting in turn when it is spent, except
-   * while the processor has nothing queued: then past the budget, so stuck processors elsewhere holding
-   * the budget stall only their own shards.
-   */
-  private async reserve(signal: AbortSignal): Promise<ByteReservation | undefined> {
-    const budget = this.budget;
-    if (budget === undefined) return undefined;
-    if (this.queue.length === 0) return budget.reserveNow(this.expectedBytes);
-    const now = budget.tryReserve(this.expectedBytes);
-    if (now) return now;
-    this.logger.debug({ bytes: this.expectedBytes, reserved: budget.reserved, capacity: budget.capacity }, 'Waiting for room in the worker-wide retrieval byte budget');
-    const started = performance.now();
-    try {
-      return await budget.reserve(this.expectedBytes, signal, (expedite) => (this.expedite = expedite));
-    } finally {
-      this.expedite = undefined;
-      this.metrics.scope('ProcessTask', { ShardId: this.shardId }).add(BUDGET_WAIT_METRIC, performance.now() - started, 'Milliseconds').end();
     }
   }
 

@@ -9,8 +9,8 @@ import type { HashKeyRange } from '../aggregation/index.ts';
 import { toChildShards, toClientRecords } from '../records-converter.ts';
 import { isAbortError, pause, wakeable } from '../../common/backoff.ts';
 import { errorFields, type Logger } from '../../common/logger.ts';
-import type { Metrics, MetricsScope } from '../../metrics/metrics.ts';
-import { BUDGET_WAIT_METRIC, FIRST_PAGE_ESTIMATE_BYTES, type ByteBudget, type ByteReservation } from '../byte-budget.ts';
+import type { Metrics } from '../../metrics/metrics.ts';
+import { BUDGET_WAIT_METRIC, FIRST_PAGE_ESTIMATE_BYTES, ShardBudget, type ByteBudget, type ByteReservation } from '../byte-budget.ts';
 
 export interface PrefetchOptions {
   idleTimeBetweenReadsMs: number;
@@ -40,8 +40,7 @@ interface Queued {
  */
 export class PrefetchRecordsPublisher implements RecordsPublisher {
   private readonly queue: Queued[] = [];
-  /** While this shard waits for the worker's budget: grants its request at once (see reserve). */
-  private expedite: (() => void) | undefined;
+  private readonly shardBudget: ShardBudget;
   private queuedBytes = 0;
   private queuedRecords = 0;
   private readonly abort = new AbortController();
@@ -66,6 +65,7 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     private readonly budget?: ByteBudget,
   ) {
     this.filterAfter = start.checkpoint;
+    this.shardBudget = new ShardBudget(budget, logger);
     this.streak = new FailureStreak(logger, (err) => hooks.reportError?.(err), { baseMs: Math.max(options.idleTimeBetweenReadsMs, 200), capMs: 30000 });
     // run() handles its own failures; this only keeps a bug in it from becoming an unhandled rejection.
     this.loop = this.run()
@@ -85,7 +85,7 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
         queued.hold?.release();
         this.queuedBytes -= batch.byteSize;
         this.queuedRecords -= batch.records.length;
-        if (this.queue.length === 0) this.expedite?.(); // nothing queued: this shard fetches past the budget
+        if (this.queue.length === 0) this.shardBudget.queueEmptied(); // nothing queued: this shard fetches past the budget
         this.notifyFetcher?.();
         return batch;
       }
@@ -160,7 +160,7 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
           if (this.forbidden()) break;
         }
         call = 'KinesisDataFetcher.getRecords';
-        hold = await this.reserve(expectedBytes, signal, scope);
+        hold = await this.shardBudget.reserve(expectedBytes, this.queue.length === 0, signal, (ms) => scope.add(BUDGET_WAIT_METRIC, ms, 'Milliseconds'));
         if (this.forbidden()) break; // the wait for the budget may have been long
         callStart = lastCallStart = performance.now();
         const out = await this.fetcher.getRecords(iterator, signal);
@@ -204,27 +204,6 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
         hold?.release(); // aborted, failed or forbidden before the batch was queued
         scope.end();
       }
-    }
-  }
-
-  /**
-   * The next page's bytes from the worker's budget, waiting in turn when it is spent, except while the
-   * processor has nothing queued: then the shard fetches past the budget (one page ahead), so shards
-   * whose processors are stuck, holding the budget, stall only themselves.
-   */
-  private async reserve(bytes: number, signal: AbortSignal, scope: MetricsScope): Promise<ByteReservation | undefined> {
-    const budget = this.budget;
-    if (budget === undefined) return undefined;
-    if (this.queue.length === 0) return budget.reserveNow(bytes);
-    const now = budget.tryReserve(bytes);
-    if (now) return now;
-    this.logger.debug({ bytes, reserved: budget.reserved, capacity: budget.capacity }, 'Waiting for room in the worker-wide retrieval byte budget');
-    const started = performance.now();
-    try {
-      return await budget.reserve(bytes, signal, (expedite) => (this.expedite = expedite));
-    } finally {
-      this.expedite = undefined;
-      scope.add(BUDGET_WAIT_METRIC, performance.now() - started, 'Milliseconds');
     }
   }
 
