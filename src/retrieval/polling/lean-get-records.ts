@@ -1,6 +1,7 @@
 import type { GetRecordsCommandOutput, KinesisClient, _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
 import { pause } from '../../common/backoff.ts';
 import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES } from '../../common/aws-error-classification.ts';
+import { sdkEndpointParams, type SdkEndpointConfig } from '../../common/sdk-endpoint.ts';
 
 /** GetRecords' input, as the SDK command takes it. */
 export interface GetRecordsInput {
@@ -126,36 +127,18 @@ export class LeanGetRecords {
   }
 
   private async resolve(): Promise<ResolvedPieces> {
-    const config = this.kinesis.config as unknown as {
+    const config = this.kinesis.config as unknown as SdkEndpointConfig & {
       signer: () => Promise<ResolvedPieces['signer']>;
       requestHandler: ResolvedPieces['handler'];
       retryStrategy: () => Promise<RetryStrategy>;
-      region: () => Promise<string>;
-      useFipsEndpoint: () => Promise<boolean>;
-      useDualstackEndpoint: () => Promise<boolean>;
-      endpoint?: () => Promise<{ protocol: string; hostname: string; port?: number; path: string }>;
-      isCustomEndpoint?: boolean;
-      ignoreConfiguredEndpointUrls?: boolean;
-      serviceConfiguredEndpoint?: () => Promise<string | undefined>;
       endpointProvider: (params: Record<string, unknown>) => { url: URL };
     };
-    const [signer, retry, region, useFips, useDualStack, custom, configured] = await Promise.all([
-      config.signer(),
-      config.retryStrategy(),
-      config.region(),
-      config.useFipsEndpoint(),
-      config.useDualstackEndpoint(),
-      config.endpoint?.(),
-      // As the SDK's endpoint middleware does: without an endpoint in code, AWS_ENDPOINT_URL_KINESIS,
-      // AWS_ENDPOINT_URL or the profile's endpoint_url apply.
-      !config.isCustomEndpoint && !config.ignoreConfiguredEndpointUrls ? config.serviceConfiguredEndpoint?.() : undefined,
-    ]);
-    const base = { Region: region, UseFIPS: useFips, UseDualStack: useDualStack, OperationType: 'data' };
-    const Endpoint = custom ? `${custom.protocol}//${custom.hostname}${custom.port !== undefined ? `:${custom.port}` : ''}${custom.path}` : configured;
+    const [signer, retry, params] = await Promise.all([config.signer(), config.retryStrategy(), sdkEndpointParams(config)]);
+    const base = { ...params, OperationType: 'data' };
     const urls = new Map<string | undefined, URL>();
     const endpoint = (streamArn: string | undefined): Promise<URL> => {
       let url = urls.get(streamArn);
-      if (!url) urls.set(streamArn, (url = config.endpointProvider({ ...base, ...(Endpoint ? { Endpoint } : {}), ...(streamArn ? { StreamARN: streamArn } : {}) }).url));
+      if (!url) urls.set(streamArn, (url = config.endpointProvider({ ...base, ...(streamArn ? { StreamARN: streamArn } : {}) }).url));
       return Promise.resolve(url);
     };
     return { signer, handler: config.requestHandler, retry, endpoint };

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LeanAccess } from './lean-dynamodb.ts';
 import type { LeanAccessSource } from '../../renewal-thread-messages.ts';
 import { errorFields, type Logger } from '../../../common/logger.ts';
+import { sdkEndpointParams, type SdkEndpointConfig } from '../../../common/sdk-endpoint.ts';
 
 /** Credentials are looked at this often, and again 5 minutes before they expire (when the SDK refreshes them). */
 export const CREDENTIALS_CHECK_MS = 60000;
@@ -10,16 +11,9 @@ const MIN_CHECK_MS = 10000;
 const RETRY_MS = 5000;
 
 /** The parts of a DynamoDBClient's resolved config read here (all public SDK config, untyped on the client). */
-interface ResolvedConfig {
-  region: () => Promise<string>;
+interface ResolvedConfig extends SdkEndpointConfig {
   maxAttempts: () => Promise<number>;
   credentials: () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }>;
-  useFipsEndpoint: () => Promise<boolean>;
-  useDualstackEndpoint: () => Promise<boolean>;
-  endpoint?: () => Promise<{ protocol: string; hostname: string; port?: number; path: string }>;
-  isCustomEndpoint?: boolean;
-  ignoreConfiguredEndpointUrls?: boolean;
-  serviceConfiguredEndpoint?: () => Promise<string | undefined>;
   endpointProvider: (params: Record<string, unknown>, context: object) => { url: URL };
 }
 
@@ -76,18 +70,10 @@ type Place = Omit<LeanAccess, 'credentials'>;
 
 /** Region and endpoint URL, as the SDK's endpoint middleware resolves them for a DynamoDB call, and the client's maxAttempts. */
 async function resolvePlace(config: ResolvedConfig, endpoint: string | undefined): Promise<Place> {
-  const [region, maxAttempts] = await Promise.all([config.region(), config.maxAttempts()]);
+  const [params, maxAttempts] = await Promise.all([sdkEndpointParams(config), config.maxAttempts()]);
+  const region = params.Region;
   if (endpoint !== undefined) return { region, endpoint, maxAttempts };
-  const [useFips, useDualStack, custom, configured] = await Promise.all([
-    config.useFipsEndpoint(),
-    config.useDualstackEndpoint(),
-    config.isCustomEndpoint ? config.endpoint?.() : undefined,
-    // Without an endpoint in code, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL or the profile's endpoint_url apply.
-    !config.isCustomEndpoint && !config.ignoreConfiguredEndpointUrls ? config.serviceConfiguredEndpoint?.() : undefined,
-  ]);
-  const Endpoint = custom ? `${custom.protocol}//${custom.hostname}${custom.port !== undefined ? `:${custom.port}` : ''}${custom.path}` : configured;
-  const url = config.endpointProvider({ Region: region, UseFIPS: useFips, UseDualStack: useDualStack, ...(Endpoint ? { Endpoint } : {}) }, {}).url;
-  return { region, endpoint: url.href, maxAttempts };
+  return { region, endpoint: config.endpointProvider({ ...params }, {}).url.href, maxAttempts };
 }
 
 /** Only what signing needs: the SDK's credential objects carry more ($source, account id) that need not cross. */
