@@ -2,6 +2,7 @@ import type { GetRecordsCommandOutput, KinesisClient, _Record as KinesisRecord }
 import { pause } from '../../common/backoff.ts';
 import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES } from '../../common/aws-error-classification.ts';
 import { sdkEndpointParams, type SdkEndpointConfig } from '../../common/sdk-endpoint.ts';
+import { AwsServiceError, parseAwsJsonError } from '../../common/aws-service-error.ts';
 
 /** GetRecords' input, as the SDK command takes it. */
 export interface GetRecordsInput {
@@ -44,18 +45,6 @@ interface RetryStrategy {
 type ErrorType = 'THROTTLING' | 'TRANSIENT' | 'SERVER_ERROR' | 'CLIENT_ERROR';
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
-
-/** A service error shaped as the SDK shapes it: `name` is the exception type the rest of the code checks. */
-export class KinesisServiceError extends Error {
-  readonly $fault: 'client' | 'server';
-  readonly $metadata: { httpStatusCode: number; requestId?: string; attempts: number };
-  constructor(name: string, message: string, statusCode: number, requestId: string | undefined, attempts: number) {
-    super(message);
-    this.name = name;
-    this.$fault = statusCode >= 500 ? 'server' : 'client';
-    this.$metadata = { httpStatusCode: statusCode, ...(requestId !== undefined ? { requestId } : {}), attempts };
-  }
-}
 
 const shared = new WeakMap<KinesisClient, LeanGetRecords>();
 
@@ -185,17 +174,10 @@ function records(wire: WireRecord[]): KinesisRecord[] {
   return out;
 }
 
-/** The SDK's error name: `__type` or the x-amzn-errortype header, without namespace (`#`) or suffix (`:`). */
-function serviceError(response: HttpResponseLike, text: string, requestId: string | undefined, attempts: number): KinesisServiceError {
-  let parsed: { __type?: string; message?: string; Message?: string } = {};
-  try {
-    parsed = JSON.parse(text) as typeof parsed;
-  } catch {
-    // not JSON (a proxy's page): the status names it
-  }
-  const raw = response.headers['x-amzn-errortype'] ?? parsed.__type ?? `Http${response.statusCode}Error`;
-  const name = raw.split(':')[0]!.split('#').at(-1)!;
-  return new KinesisServiceError(name, parsed.message ?? parsed.Message ?? `GetRecords failed with HTTP ${response.statusCode}`, response.statusCode, requestId, attempts);
+/** The SDK's error for a GetRecords error answer. */
+function serviceError(response: HttpResponseLike, text: string, requestId: string | undefined, attempts: number): AwsServiceError {
+  const { name, message } = parseAwsJsonError(text, response.statusCode, response.headers['x-amzn-errortype']);
+  return new AwsServiceError(name, message ?? `GetRecords failed with HTTP ${response.statusCode}`, response.statusCode, requestId, attempts);
 }
 
 function classify(err: unknown): ErrorType {

@@ -3,6 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { signRequest, type SigningCredentials } from './sigv4.ts';
 import { sleep } from '../../../common/backoff.ts';
 import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES } from '../../../common/aws-error-classification.ts';
+import { AwsServiceError, parseAwsJsonError } from '../../../common/aws-service-error.ts';
 
 /** The DynamoDB operations the lease refresher sends. */
 export type LeanOperation = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Scan' | 'Query' | 'BatchGetItem' | 'DescribeTable' | 'CreateTable' | 'UpdateTable';
@@ -26,16 +27,12 @@ export interface LeanAccess {
 }
 
 /** A service error shaped as the SDK shapes it: `name` is the exception type (dynamodb-errors.ts tests it). */
-export class DynamoDBServiceError extends Error {
-  readonly $fault: 'client' | 'server';
-  readonly $metadata: { httpStatusCode: number; requestId?: string; attempts: number; totalRetryDelay: number };
+export class DynamoDBServiceError extends AwsServiceError {
   /** The server's clock (its Date header), for clock-skew correction. */
   serverDate?: string;
   constructor(name: string, message: string, statusCode: number, requestId: string | undefined) {
-    super(message);
-    this.name = name;
-    this.$fault = statusCode >= 500 ? 'server' : 'client';
-    this.$metadata = { httpStatusCode: statusCode, ...(requestId !== undefined ? { requestId } : {}), attempts: 1, totalRetryDelay: 0 };
+    super(name, message, statusCode, requestId, 1);
+    this.$metadata.totalRetryDelay = 0;
   }
 }
 
@@ -214,15 +211,8 @@ function header(message: IncomingMessage, name: string): string | undefined {
 
 /** The SDK's error name: the x-amzn-errortype header or `__type`, without namespace (`#`) or suffix (`:`). */
 function serviceError(text: string, status: number, requestId: string | undefined, errorType: string | undefined, operation: string): DynamoDBServiceError {
-  let parsed: { __type?: string; message?: string; Message?: string } = {};
-  try {
-    parsed = JSON.parse(text) as typeof parsed;
-  } catch {
-    // not JSON (a proxy's page): the status names it
-  }
-  const raw = errorType ?? parsed.__type ?? `Http${status}Error`;
-  const name = raw.split(':')[0]!.split('#').at(-1)!;
-  return new DynamoDBServiceError(name, parsed.message ?? parsed.Message ?? `${operation} failed with HTTP ${status}`, status, requestId);
+  const { name, message } = parseAwsJsonError(text, status, errorType);
+  return new DynamoDBServiceError(name, message ?? `${operation} failed with HTTP ${status}`, status, requestId);
 }
 
 type RetryKind = 'THROTTLING' | 'TRANSIENT' | undefined;
