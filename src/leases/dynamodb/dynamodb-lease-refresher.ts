@@ -454,8 +454,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
   }
 
   async signalReleases(leaseKey: string, options?: CallOptions): Promise<boolean> {
-    const b = new UpdateBuilder().whenExists(LeaseAttribute.leaseKey).add(LeaseAttribute.releaseSignal, N(1));
-    const input: UpdateItemCommandInput = { TableName: this.tableName, Key: this.key(leaseKey), ...b.build() };
+    const input = this.updateInput(leaseKey, new UpdateBuilder().whenExists(LeaseAttribute.leaseKey).add(LeaseAttribute.releaseSignal, N(1)));
     try {
       await this.call('UpdateItem', options, (o) => this.send('UpdateItem', input, o));
       return true;
@@ -469,9 +468,13 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     return { [LeaseAttribute.leaseKey]: S(leaseKey) };
   }
 
+  private updateInput(leaseKey: string, b: UpdateBuilder): UpdateItemCommandInput {
+    return { TableName: this.tableName, Key: this.key(leaseKey), ...b.build() };
+  }
+
   /** Runs a conditional UpdateItem: true when written, false when the condition failed. */
   private update(leaseKey: string, b: UpdateBuilder, options: CallOptions | undefined, action: string, landed: Landed): Promise<boolean> {
-    const input: UpdateItemCommandInput = { TableName: this.tableName, Key: this.key(leaseKey), ...b.build() };
+    const input = this.updateInput(leaseKey, b);
     return this.conditionalWrite(leaseKey, action, options, (o) => this.send('UpdateItem', input, o), landed);
   }
 
