@@ -4,6 +4,7 @@ import type { CloudWatchClientLike } from '../metrics/cloudwatch-sink.ts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { SchedulerConfig } from '../config.ts';
 import { EventStreamHttp2Handler } from './event-stream-http2-handler.ts';
+import { attachHttp1Client } from './http1/client-registry.ts';
 
 /**
  * The AWS clients a worker uses: the caller's when given (borrowed, never altered or destroyed),
@@ -23,7 +24,7 @@ export class AwsClients {
       ...(cc.credentials !== undefined ? { credentials: cc.credentials } : {}),
     };
     // Unary calls over HTTP/1.1 keep-alive: works against every endpoint (see README, local servers).
-    this.kinesis = config.kinesisClient ?? this.own(new KinesisClient({ ...base, ...endpoint(cc.endpoints?.kinesis), requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true }, httpsAgent: { keepAlive: true } }) }));
+    this.kinesis = config.kinesisClient ?? this.ownWithLeanHttp(new KinesisClient({ ...base, ...endpoint(cc.endpoints?.kinesis), requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true }, httpsAgent: { keepAlive: true } }) }));
     this.dynamodb = config.dynamoDBClient ?? this.own(new DynamoDBClient({ ...base, ...endpoint(cc.endpoints?.dynamodb) }));
     this.cloudwatchClient = config.cloudWatchClient;
   }
@@ -71,6 +72,12 @@ export class AwsClients {
         }),
       );
     return this.fanOutKinesisClient;
+  }
+
+  /** A client of ours whose GetRecords may skip node:http too (lean-get-records.ts): its handler has no app settings. */
+  private ownWithLeanHttp<T extends { destroy(): void }>(client: T): T {
+    this.own(attachHttp1Client(client));
+    return this.own(client);
   }
 
   private own<T extends { destroy(): void }>(client: T): T {

@@ -9,10 +9,13 @@ import { aggregate } from '../../src/retrieval/aggregation/index.ts';
 import { toChildShards, toClientRecords } from '../../src/retrieval/records-converter.ts';
 import { TRIM_HORIZON } from '../../src/retrieval/extended-sequence-number.ts';
 import { RequestTimeoutError } from '../../src/common/deadline.ts';
+import { attachHttp1Client } from '../../src/common/http1/client-registry.ts';
 
 const GET_RECORDS = 'Kinesis_20131202.GetRecords';
 const SHARD = 'shardId-000000000000';
-const PATHS: GetRecordsPath[] = ['sdk', 'lean'];
+/** 'lean' on an app's client (its handler sends); 'lean-own' on a client ts-kcl built (its own HTTP/1.1 client sends). */
+type Path = GetRecordsPath | 'lean-own';
+const PATHS: Path[] = ['sdk', 'lean', 'lean-own'];
 const never = new AbortController().signal;
 
 /** Every page of a shard from TRIM_HORIZON until an empty page or its end, `$metadata` left out. */
@@ -33,19 +36,31 @@ describe('GetRecords: the lean path and the SDK path', () => {
   let env: TestEnv;
   let proxy: FaultProxy;
   let kinesis: KinesisClient;
+  let ownKinesis: KinesisClient;
+  const owned: { destroy(): void }[] = [];
+  /** A client as AwsClients builds one: the lean path sends on its attached HTTP/1.1 client. */
+  const asOwned = (client: KinesisClient): KinesisClient => {
+    owned.push(attachHttp1Client(client), client);
+    return client;
+  };
   before(async () => {
     env = await startEnv('kinesalite');
     proxy = new FaultProxy(env.servers.kinesis.endpoint);
-    kinesis = new KinesisClient({ region, credentials, endpoint: await proxy.start(), requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true } }) });
+    const endpoint = await proxy.start();
+    kinesis = new KinesisClient({ region, credentials, endpoint, requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true } }) });
+    ownKinesis = asOwned(new KinesisClient({ region, credentials, endpoint, requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true } }) }));
   });
   after(async () => {
+    for (const client of owned) client.destroy();
     kinesis?.destroy();
     await proxy?.stop();
     await env?.close();
   });
 
-  const fetcher = (stream: string, path: GetRecordsPath, shardId = SHARD, maxRecords = 4, timeoutMs = 5000): KinesisDataFetcher =>
-    new KinesisDataFetcher(kinesis, { streamName: stream }, shardId, maxRecords, timeoutMs, path);
+  const fetcher = (stream: string, path: Path, shardId = SHARD, maxRecords = 4, timeoutMs = 5000): KinesisDataFetcher =>
+    path === 'lean-own'
+      ? new KinesisDataFetcher(ownKinesis, { streamName: stream }, shardId, maxRecords, timeoutMs, 'lean')
+      : new KinesisDataFetcher(kinesis, { streamName: stream }, shardId, maxRecords, timeoutMs, path);
 
   it('give identical pages and records: plain, KPL aggregates, unicode keys, binary data, arrival timestamps, shard end with children', async () => {
     const stream = uniqueName('lean-same');
@@ -61,10 +76,11 @@ describe('GetRecords: the lean path and the SDK path', () => {
     await env.kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: entries }));
     await splitShard(env.kinesis, stream, SHARD); // the parent closes: its last page has no NextShardIterator
 
-    const [sdk, lean] = [await readShard(fetcher(stream, 'sdk')), await readShard(fetcher(stream, 'lean'))];
+    const [sdk, lean, own] = [await readShard(fetcher(stream, 'sdk')), await readShard(fetcher(stream, 'lean')), await readShard(fetcher(stream, 'lean-own'))];
     // Iterators are opaque and differ per call; MillisBehindLatest moves with the clock.
     const strip = (pages: typeof sdk) => pages.map(({ NextShardIterator, MillisBehindLatest, ...rest }) => ({ ...rest, hasNext: NextShardIterator !== undefined, behind: typeof MillisBehindLatest }));
     assert.deepEqual(strip(lean), strip(sdk), 'the same pages');
+    assert.deepEqual(strip(own), strip(sdk), 'the same pages on ts-kcl\'s own HTTP client');
     const records = (pages: typeof sdk) => pages.flatMap((p) => p.Records ?? []);
     assert.equal(records(sdk).length, entries.length);
     for (const r of records(lean)) {
@@ -96,6 +112,7 @@ describe('GetRecords: the lean path and the SDK path', () => {
         seen.push({ name: err.name, message: err.message, fault: err.$fault, status: err.$metadata?.httpStatusCode, calls: proxy.count(GET_RECORDS) - before });
       }
       assert.deepEqual(seen[1], seen[0], `lean (second) as the SDK (first): ${JSON.stringify(seen)}`);
+      assert.deepEqual(seen[2], seen[0], `lean on its own HTTP client (third) as the SDK (first): ${JSON.stringify(seen)}`);
       assert.equal(seen[0]!.name, type);
     });
   }
@@ -107,9 +124,11 @@ describe('GetRecords: the lean path and the SDK path', () => {
     const saved = process.env.AWS_ENDPOINT_URL_KINESIS;
     process.env.AWS_ENDPOINT_URL_KINESIS = env.servers.kinesis.endpoint;
     const fromEnv = new KinesisClient({ region, credentials, requestHandler: new NodeHttpHandler() });
+    const fromEnvOwned = asOwned(new KinesisClient({ region, credentials, requestHandler: new NodeHttpHandler() }));
     try {
       for (const path of PATHS) {
-        const pages = await readShard(new KinesisDataFetcher(fromEnv, { streamName: stream }, SHARD, 4, 5000, path));
+        const client = path === 'lean-own' ? fromEnvOwned : fromEnv;
+        const pages = await readShard(new KinesisDataFetcher(client, { streamName: stream }, SHARD, 4, 5000, path === 'lean-own' ? 'lean' : path));
         assert.deepEqual(pages.flatMap((p) => p.Records ?? []).map((r) => Buffer.from(r.Data!).toString()), ['via-env'], `${path} path`);
       }
     } finally {
@@ -137,6 +156,7 @@ describe('GetRecords: the lean path and the SDK path', () => {
         seen.push({ ...outcome, calls: proxy.count(GET_RECORDS) - before });
       }
       assert.deepEqual(seen[1], seen[0], `${times} throttles: lean (second) as the SDK (first): ${JSON.stringify(seen)}`);
+      assert.deepEqual(seen[2], seen[0], `${times} throttles: lean on its own HTTP client (third) as the SDK (first): ${JSON.stringify(seen)}`);
       assert.equal(seen[0]!.ok, times < 3);
     }
   });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { signRequest, type SigningCredentials } from '../../src/leases/dynamodb/lean/sigv4.ts';
+import { signRequest, type SigningCredentials } from '../../src/common/sigv4.ts';
 
 interface SdkSigner {
   sign(request: object, options: { signingDate: Date }): Promise<{ headers: Record<string, string> }>;

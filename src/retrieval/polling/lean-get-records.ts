@@ -3,6 +3,9 @@ import { pause } from '../../common/backoff.ts';
 import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES } from '../../common/aws-error-classification.ts';
 import { sdkEndpointParams, type SdkEndpointConfig } from '../../common/sdk-endpoint.ts';
 import { AwsServiceError, parseAwsJsonError } from '../../common/aws-service-error.ts';
+import { http1ClientOf } from '../../common/http1/client-registry.ts';
+import type { KeepAliveHttp1Client } from '../../common/http1/keep-alive-client.ts';
+import { signRequest, type SigningCredentials } from '../../common/sigv4.ts';
 
 /** GetRecords' input, as the SDK command takes it. */
 export interface GetRecordsInput {
@@ -11,12 +14,26 @@ export interface GetRecordsInput {
   StreamARN?: string;
 }
 
-/** The pieces of the SDK client the lean path uses: its own signer, endpoint rules, HTTP handler and retry strategy. */
+/** The pieces of the SDK client the lean path uses: its endpoint rules and retry strategy, and a way to send. */
 interface ResolvedPieces {
-  signer: { sign(request: HttpRequestLike, options?: { signingDate?: Date }): Promise<HttpRequestLike> };
-  handler: { handle(request: HttpRequestLike, options: { abortSignal: AbortSignal }): Promise<{ response: HttpResponseLike }> };
+  send: Transport;
   retry: RetryStrategy;
-  endpoint: (streamArn: string | undefined) => Promise<URL>;
+  endpoint: (streamArn: string | undefined) => Endpoint;
+}
+/** Where a stream's GetRecords go, and the region they are signed for. */
+interface Endpoint {
+  url: URL;
+  signingRegion: string;
+}
+/** One signed POST of a GetRecords body: the answer's status, headers (lower-case names) and text. */
+type Transport = (endpoint: Endpoint, request: HttpRequestLike, abortSignal: AbortSignal) => Promise<{ statusCode: number; header: (name: string) => string | undefined; text: string }>;
+interface ClientPieces extends SdkEndpointConfig {
+  signer: () => Promise<{ sign(request: HttpRequestLike, options?: { signingDate?: Date }): Promise<HttpRequestLike> }>;
+  requestHandler: { handle(request: HttpRequestLike, options: { abortSignal: AbortSignal }): Promise<{ response: HttpResponseLike }> };
+  retryStrategy: () => Promise<RetryStrategy>;
+  endpointProvider: (params: Record<string, unknown>) => { url: URL; properties?: { authSchemes?: { signingRegion?: string }[] } };
+  credentials: () => Promise<SigningCredentials>;
+  systemClockOffset?: number;
 }
 interface HttpRequestLike {
   method: string;
@@ -56,12 +73,15 @@ export function leanGetRecordsFor(kinesis: KinesisClient): LeanGetRecords {
 }
 
 /**
- * GetRecords without the SDK's middleware stack, for the poll loop's hot path: the request is signed
- * by the client's own SigV4 signer (its credential providers and clock offset), sent through the
- * client's own HTTP handler (keep-alive pool, TLS and proxy settings), retried by the client's own
- * retry strategy, and the JSON answer decoded straight into what `GetRecordsCommand` returns: `Data`
- * as bytes, `ApproximateArrivalTimestamp` as a Date, errors with the SDK's names. Every other call
- * stays on the SDK.
+ * GetRecords without the SDK's middleware stack, for the poll loop's hot path: retried by the client's
+ * own retry strategy, sent to the client's own endpoint, and the JSON answer decoded straight into what
+ * `GetRecordsCommand` returns: `Data` as bytes, `ApproximateArrivalTimestamp` as a Date, errors with the
+ * SDK's names. Every other call stays on the SDK. How it is sent depends on whose client it is:
+ * - a client ts-kcl built (no app settings in its handler): signed on node:crypto with the client's
+ *   credential provider and clock offset, sent on ts-kcl's own keep-alive HTTP/1.1 client
+ *   (common/http1), which costs less than half of node:http per idle poll;
+ * - a client the app passed: signed by the client's own SigV4 signer and sent through the client's own
+ *   HTTP handler, so its proxy, TLS and agent settings hold.
  */
 export class LeanGetRecords {
   private pieces: Promise<ResolvedPieces> | undefined;
@@ -90,7 +110,8 @@ export class LeanGetRecords {
   }
 
   private async attempt(pieces: ResolvedPieces, streamArn: string | undefined, body: string, abortSignal: AbortSignal, attempts: number): Promise<GetRecordsCommandOutput> {
-    const url = await pieces.endpoint(streamArn);
+    const endpoint = pieces.endpoint(streamArn);
+    const url = endpoint.url;
     const request: HttpRequestLike = {
       method: 'POST',
       protocol: url.protocol,
@@ -106,32 +127,49 @@ export class LeanGetRecords {
       },
       body,
     };
-    const offset = (this.kinesis.config as { systemClockOffset?: number }).systemClockOffset ?? 0;
-    const signed = await pieces.signer.sign(request, { signingDate: new Date(Date.now() + offset) });
-    const { response } = await pieces.handler.handle(signed, { abortSignal });
-    const text = await readBody(response.body);
-    const requestId = response.headers['x-amzn-requestid'];
-    if (response.statusCode < 200 || response.statusCode >= 300) throw serviceError(response, text, requestId, attempts);
-    return decode(text, response.statusCode, requestId, attempts);
+    const response = await pieces.send(endpoint, request, abortSignal);
+    const requestId = response.header('x-amzn-requestid');
+    if (response.statusCode < 200 || response.statusCode >= 300) throw serviceError(response.statusCode, response.header('x-amzn-errortype'), response.text, requestId, attempts);
+    return decode(response.text, response.statusCode, requestId, attempts);
   }
 
   private async resolve(): Promise<ResolvedPieces> {
-    const config = this.kinesis.config as unknown as SdkEndpointConfig & {
-      signer: () => Promise<ResolvedPieces['signer']>;
-      requestHandler: ResolvedPieces['handler'];
-      retryStrategy: () => Promise<RetryStrategy>;
-      endpointProvider: (params: Record<string, unknown>) => { url: URL };
-    };
-    const [signer, retry, params] = await Promise.all([config.signer(), config.retryStrategy(), sdkEndpointParams(config)]);
+    const config = this.kinesis.config as unknown as ClientPieces;
+    const [retry, params] = await Promise.all([config.retryStrategy(), sdkEndpointParams(config)]);
     const base = { ...params, OperationType: 'data' };
-    const urls = new Map<string | undefined, URL>();
-    const endpoint = (streamArn: string | undefined): Promise<URL> => {
-      let url = urls.get(streamArn);
-      if (!url) urls.set(streamArn, (url = config.endpointProvider({ ...base, ...(streamArn ? { StreamARN: streamArn } : {}) }).url));
-      return Promise.resolve(url);
+    const endpoints = new Map<string | undefined, Endpoint>();
+    const endpoint = (streamArn: string | undefined): Endpoint => {
+      let found = endpoints.get(streamArn);
+      if (!found) {
+        const { url, properties } = config.endpointProvider({ ...base, ...(streamArn ? { StreamARN: streamArn } : {}) });
+        endpoints.set(streamArn, (found = { url, signingRegion: properties?.authSchemes?.[0]?.signingRegion ?? params.Region }));
+      }
+      return found;
     };
-    return { signer, handler: config.requestHandler, retry, endpoint };
+    const http = http1ClientOf(this.kinesis);
+    return { send: http ? ownTransport(config, http) : await sdkTransport(config), retry, endpoint };
   }
+}
+
+/** Through the client's own signer and HTTP handler (an app's client: its settings hold). */
+async function sdkTransport(config: ClientPieces): Promise<Transport> {
+  const signer = await config.signer();
+  return async (_endpoint, request, abortSignal) => {
+    const signed = await signer.sign(request, { signingDate: new Date(Date.now() + (config.systemClockOffset ?? 0)) });
+    const { response } = await config.requestHandler.handle(signed, { abortSignal });
+    const text = await readBody(response.body);
+    return { statusCode: response.statusCode, header: (name) => response.headers[name], text };
+  };
+}
+
+/** Signed here with the client's credentials and sent on ts-kcl's own HTTP/1.1 client (a client ts-kcl built). */
+function ownTransport(config: ClientPieces, http: KeepAliveHttp1Client): Transport {
+  return async ({ url, signingRegion }, request, abortSignal) => {
+    const credentials = await config.credentials();
+    const headers = signRequest(request, credentials, signingRegion, 'kinesis', new Date(Date.now() + (config.systemClockOffset ?? 0)));
+    const response = await http.request({ origin: url, method: 'POST', path: request.path, headers, body: request.body }, abortSignal);
+    return { statusCode: response.status, header: (name) => response.headers.get(name), text: response.body.toString('utf8') };
+  };
 }
 
 async function readBody(body: AsyncIterable<Uint8Array>): Promise<string> {
@@ -175,9 +213,9 @@ function records(wire: WireRecord[]): KinesisRecord[] {
 }
 
 /** The SDK's error for a GetRecords error answer. */
-function serviceError(response: HttpResponseLike, text: string, requestId: string | undefined, attempts: number): AwsServiceError {
-  const { name, message } = parseAwsJsonError(text, response.statusCode, response.headers['x-amzn-errortype']);
-  return new AwsServiceError(name, message ?? `GetRecords failed with HTTP ${response.statusCode}`, response.statusCode, requestId, attempts);
+function serviceError(statusCode: number, errorType: string | undefined, text: string, requestId: string | undefined, attempts: number): AwsServiceError {
+  const { name, message } = parseAwsJsonError(text, statusCode, errorType);
+  return new AwsServiceError(name, message ?? `GetRecords failed with HTTP ${statusCode}`, statusCode, requestId, attempts);
 }
 
 function classify(err: unknown): ErrorType {

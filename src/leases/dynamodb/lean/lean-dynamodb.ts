@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { signRequest, type SigningCredentials } from './sigv4.ts';
+import { signRequest, type SigningCredentials } from '../../../common/sigv4.ts';
 import { sleep } from '../../../common/backoff.ts';
 import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES } from '../../../common/aws-error-classification.ts';
 import { AwsServiceError, parseAwsJsonError } from '../../../common/aws-service-error.ts';
