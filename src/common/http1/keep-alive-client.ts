@@ -15,6 +15,13 @@ export interface Http1Request {
   /** Sent as given, `host` among them. */
   headers: Record<string, string>;
   body: string;
+  /**
+   * Whether a reused connection that closed before answering (the server dropped it while idle) may
+   * carry the request again on a new one, unseen by the caller (default true: reads). False for
+   * writes the caller must see fail, so that its retry policy counts the attempt and its read-back
+   * decides what happened: the server may have acted on the request before closing.
+   */
+  retryStale?: boolean;
 }
 
 /** The part of AbortSignal a request watches (an AbortSignal, or a cheaper stand-in: see ../call-signal.ts). */
@@ -30,8 +37,9 @@ export interface AbortLike {
  * parser, with no per-request streams, emitters, timers or agent bookkeeping. That machinery was most
  * of an idle poll's CPU through node:http (BENCHMARKS.md, "Stop 13"). Requests to one origin share a
  * LIFO pool of connections; a reused connection that closes before answering (the server dropped it
- * while idle) is retried once on a new one, any other failure is the caller's to retry. The abort
- * signal ends a request at once: queued, connecting or waiting for the answer.
+ * while idle) is retried once on a new one unless the request says not to (`retryStale`), any other
+ * failure is the caller's to retry. The abort signal ends a request at once: queued, connecting or
+ * waiting for the answer.
  */
 export class KeepAliveHttp1Client {
   private readonly pools = new Map<string, Pool>();
@@ -46,6 +54,7 @@ export class KeepAliveHttp1Client {
       return await (await pool.acquire(signal)).exchange(head, request.body, signal);
     } catch (err) {
       if (!(err instanceof StaleConnection)) throw err;
+      if (request.retryStale === false) throw connectionClosed();
       return (await pool.acquire(signal, true)).exchange(head, request.body, signal);
     }
   }

@@ -1,5 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { KeepAliveHttp1Client } from '../../../common/http1/keep-alive-client.ts';
 import { signRequest, type SigningCredentials } from '../../../common/sigv4.ts';
 import { sleep } from '../../../common/backoff.ts';
 import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES } from '../../../common/aws-error-classification.ts';
@@ -53,7 +52,8 @@ const CLOCK_SKEW = new Set(['AccessDeniedException', 'AuthFailure', 'InvalidSign
 const SKEW_MS = 300000;
 
 /**
- * DynamoDB's JSON 1.0 protocol over node:http(s) with a keep-alive agent, SigV4-signed on node:crypto:
+ * DynamoDB's JSON 1.0 protocol on ts-kcl's own keep-alive HTTP/1.1 client (common/http1, 50
+ * connections, as the SDK's default agent), SigV4-signed on node:crypto:
  * what the renewal thread sends its conditional writes with, so that it never loads the SDK (~200 ms
  * CPU and ~25 MB per thread). Calls wait for the first `setAccess`; retries, clock-skew correction and
  * errors follow the SDK's standard mode, so the refresher cannot tell the two apart (the retry quota is
@@ -64,7 +64,7 @@ export class LeanDynamoDBClient implements LeanDynamoDB {
   private accessWaiters: (() => void)[] = [];
   private clockOffsetMs = 0;
   private quota = QUOTA;
-  private readonly agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 50 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 50 }) };
+  private readonly http = new KeepAliveHttp1Client();
 
   /** New keys or endpoint: the next call uses them. */
   setAccess(access: LeanAccess): void {
@@ -112,8 +112,7 @@ export class LeanDynamoDBClient implements LeanDynamoDB {
 
   /** Closes the pooled connections. */
   destroy(): void {
-    this.agents.http.destroy();
-    this.agents.https.destroy();
+    this.http.destroy();
   }
 
   private accessGiven(signal: AbortSignal): Promise<void> {
@@ -153,16 +152,18 @@ export class LeanDynamoDBClient implements LeanDynamoDB {
       'dynamodb',
       new Date(Date.now() + this.clockOffsetMs),
     );
-    const response = await send(url, path, headers, body, url.protocol === 'https:' ? this.agents.https : this.agents.http, signal);
-    const requestId = header(response.message, 'x-amzn-requestid');
-    const date = header(response.message, 'date');
-    const status = response.message.statusCode ?? 0;
+    // A dropped connection is a failed attempt, as through the SDK: the refresher's read-backs judge a lost write.
+    const response = await this.http.request({ origin: url, method: 'POST', path, headers, body, retryStale: false }, signal);
+    const requestId = response.headers.get('x-amzn-requestid');
+    const date = response.headers.get('date');
+    const status = response.status;
+    const text = response.body.toString('utf8');
     if (status < 200 || status >= 300) {
-      const err = serviceError(response.text, status, requestId, header(response.message, 'x-amzn-errortype'), operation);
+      const err = serviceError(text, status, requestId, response.headers.get('x-amzn-errortype'), operation);
       if (date !== undefined) err.serverDate = date;
       throw err;
     }
-    const out = (response.text ? JSON.parse(response.text, base64ToBinary) : {}) as { $metadata: Record<string, unknown> };
+    const out = (text ? JSON.parse(text, base64ToBinary) : {}) as { $metadata: Record<string, unknown> };
     out.$metadata = { httpStatusCode: status, ...(requestId !== undefined ? { requestId } : {}) };
     return out;
   }
@@ -175,38 +176,6 @@ export class LeanDynamoDBClient implements LeanDynamoDB {
     this.clockOffsetMs = serverMs - Date.now();
     return true;
   }
-}
-
-/** One HTTP exchange; the abort signal (the refresher's deadline or the worker's shutdown) ends it at once. */
-function send(url: URL, path: string, headers: Record<string, string>, body: string, agent: HttpAgent, signal: AbortSignal): Promise<{ message: IncomingMessage; text: string }> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError());
-    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
-      { agent, method: 'POST', protocol: url.protocol, hostname: url.hostname, port: url.port || undefined, path, headers },
-      (message) => {
-        const chunks: Buffer[] = [];
-        message.on('data', (chunk: Buffer) => chunks.push(chunk));
-        message.on('error', fail);
-        message.on('end', () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve({ message, text: Buffer.concat(chunks).toString('utf8') });
-        });
-      },
-    );
-    function fail(err: Error): void {
-      signal.removeEventListener('abort', onAbort);
-      reject(signal.aborted ? abortError() : err);
-    }
-    const onAbort = (): void => void request.destroy(abortError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    request.on('error', fail);
-    request.end(body);
-  });
-}
-
-function header(message: IncomingMessage, name: string): string | undefined {
-  const value = message.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** The SDK's error name: the x-amzn-errortype header or `__type`, without namespace (`#`) or suffix (`:`). */
