@@ -1,5 +1,7 @@
+import type { AbortLike } from './deadline.ts';
+
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: AbortLike): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
     const onAbort = (): void => {
@@ -15,7 +17,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Like sleep, but resolves (never rejects) when aborted: for loops that check the signal themselves. */
-export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+export async function pause(ms: number, signal?: AbortLike): Promise<void> {
   try {
     await sleep(ms, signal);
   } catch {
@@ -23,7 +25,7 @@ export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
   }
 }
 
-function abortReason(signal: AbortSignal): Error {
+function abortReason(signal: AbortLike): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'aborted');
 }

@@ -1,6 +1,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Http1ResponseParser, type Http1Response } from './response-parser.ts';
+import type { AbortLike } from '../deadline.ts';
 
 /** The SDK's default: at most this many connections to one origin, later requests queue. */
 export const DEFAULT_MAX_SOCKETS = 50;
@@ -22,13 +23,6 @@ export interface Http1Request {
    * decides what happened: the server may have acted on the request before closing.
    */
   retryStale?: boolean;
-}
-
-/** The part of AbortSignal a request watches (an AbortSignal, or a cheaper stand-in: see ../call-signal.ts). */
-export interface AbortLike {
-  readonly aborted: boolean;
-  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 /**

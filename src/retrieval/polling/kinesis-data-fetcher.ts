@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { streamParams, type StreamIdentifier } from '../stream-identifier.ts';
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
-import { withDeadline } from '../../common/deadline.ts';
+import { withDeadline, withLeanDeadline } from '../../common/deadline.ts';
 import { leanGetRecordsFor } from './lean-get-records.ts';
 
 /** How GetRecords is sent: 'lean' (./lean-get-records.ts, the default) or 'sdk' (the client's GetRecordsCommand). */
@@ -49,7 +49,7 @@ export class KinesisDataFetcher {
     const input = { ShardIterator: iterator, Limit: this.maxRecords, ...(this.stream.streamArn ? { StreamARN: this.stream.streamArn } : {}) };
     if (this.path === 'lean') {
       const lean = leanGetRecordsFor(this.kinesis);
-      return withDeadline(`GetRecords on ${this.shardId}`, this.requestTimeoutMs, signal, (abortSignal) => lean.send(input, abortSignal));
+      return withLeanDeadline(`GetRecords on ${this.shardId}`, this.requestTimeoutMs, signal, (abortSignal) => lean.send(input, abortSignal));
     }
     return withDeadline(`GetRecords on ${this.shardId}`, this.requestTimeoutMs, signal, (abortSignal) => this.kinesis.send(new GetRecordsCommand(input), { abortSignal }));
   }

@@ -4,6 +4,7 @@ import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES }
 import { sdkEndpointParams, type SdkEndpointConfig } from '../../common/sdk-endpoint.ts';
 import { AwsServiceError, parseAwsJsonError } from '../../common/aws-service-error.ts';
 import { http1ClientOf } from '../../common/http1/client-registry.ts';
+import type { AbortLike } from '../../common/deadline.ts';
 import type { KeepAliveHttp1Client } from '../../common/http1/keep-alive-client.ts';
 import { signRequest, type SigningCredentials } from '../../common/sigv4.ts';
 
@@ -26,10 +27,10 @@ interface Endpoint {
   signingRegion: string;
 }
 /** One signed POST of a GetRecords body: the answer's status, headers (lower-case names) and text. */
-type Transport = (endpoint: Endpoint, request: HttpRequestLike, abortSignal: AbortSignal) => Promise<{ statusCode: number; header: (name: string) => string | undefined; text: string }>;
+type Transport = (endpoint: Endpoint, request: HttpRequestLike, abortSignal: AbortLike) => Promise<{ statusCode: number; header: (name: string) => string | undefined; text: string }>;
 interface ClientPieces extends SdkEndpointConfig {
   signer: () => Promise<{ sign(request: HttpRequestLike, options?: { signingDate?: Date }): Promise<HttpRequestLike> }>;
-  requestHandler: { handle(request: HttpRequestLike, options: { abortSignal: AbortSignal }): Promise<{ response: HttpResponseLike }> };
+  requestHandler: { handle(request: HttpRequestLike, options: { abortSignal: AbortLike }): Promise<{ response: HttpResponseLike }> };
   retryStrategy: () => Promise<RetryStrategy>;
   endpointProvider: (params: Record<string, unknown>) => { url: URL; properties?: { authSchemes?: { signingRegion?: string }[] } };
   credentials: () => Promise<SigningCredentials>;
@@ -88,7 +89,7 @@ export class LeanGetRecords {
 
   constructor(private readonly kinesis: KinesisClient) {}
 
-  async send(input: GetRecordsInput, abortSignal: AbortSignal): Promise<GetRecordsCommandOutput> {
+  async send(input: GetRecordsInput, abortSignal: AbortLike): Promise<GetRecordsCommandOutput> {
     const pieces = await (this.pieces ??= this.resolve());
     const body = JSON.stringify(input);
     let token = await pieces.retry.acquireInitialRetryToken('kinesis:GetRecords');
@@ -109,7 +110,7 @@ export class LeanGetRecords {
     }
   }
 
-  private async attempt(pieces: ResolvedPieces, streamArn: string | undefined, body: string, abortSignal: AbortSignal, attempts: number): Promise<GetRecordsCommandOutput> {
+  private async attempt(pieces: ResolvedPieces, streamArn: string | undefined, body: string, abortSignal: AbortLike, attempts: number): Promise<GetRecordsCommandOutput> {
     const endpoint = pieces.endpoint(streamArn);
     const url = endpoint.url;
     const request: HttpRequestLike = {
