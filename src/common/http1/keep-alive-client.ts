@@ -116,7 +116,7 @@ class Connection {
           resolve(response);
         } else {
           this.socket.destroy();
-          reject(!parser.started && reused && !signal.aborted ? new StaleConnection() : err);
+          reject(!parser.started && reused && !signal.aborted ? new StaleConnection() : (err ?? connectionClosed()));
         }
       };
       const onAbort = (): void => settle(undefined, abortError());
