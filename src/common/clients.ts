@@ -5,6 +5,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { SchedulerConfig } from '../config.ts';
 import { EventStreamHttp2Handler } from './event-stream-http2-handler.ts';
 import { attachHttp1Client } from './http1/client-registry.ts';
+import { silentLogger, type Logger } from './logger.ts';
 
 /**
  * The AWS clients a worker uses: the caller's when given (borrowed, never altered or destroyed),
@@ -17,14 +18,18 @@ export class AwsClients {
   private fanOutKinesisClient: KinesisClient | undefined;
   private readonly owned: { destroy(): void }[] = [];
 
-  constructor(private readonly config: SchedulerConfig) {
+  /** `logger`: where the HTTP handlers of the clients built here report (the SDK's own would print to the console). */
+  constructor(
+    private readonly config: SchedulerConfig,
+    logger: Logger = silentLogger,
+  ) {
     const cc = config.clientConfig ?? {};
     const base = {
       ...(cc.region !== undefined ? { region: cc.region } : {}),
       ...(cc.credentials !== undefined ? { credentials: cc.credentials } : {}),
     };
     // Unary calls over HTTP/1.1 keep-alive: works against every endpoint (see README, local servers).
-    this.kinesis = config.kinesisClient ?? this.ownWithLeanHttp(new KinesisClient({ ...base, ...endpoint(cc.endpoints?.kinesis), requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true }, httpsAgent: { keepAlive: true } }) }));
+    this.kinesis = config.kinesisClient ?? this.ownWithLeanHttp(new KinesisClient({ ...base, ...endpoint(cc.endpoints?.kinesis), requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true }, httpsAgent: { keepAlive: true }, logger: handlerLogger(logger, 'Kinesis') }) }));
     this.dynamodb = config.dynamoDBClient ?? this.own(new DynamoDBClient({ ...base, ...endpoint(cc.endpoints?.dynamodb) }));
     this.cloudwatchClient = config.cloudWatchClient;
   }
@@ -89,6 +94,26 @@ export class AwsClients {
   destroy(): void {
     for (const client of this.owned.splice(0)) client.destroy();
   }
+}
+
+/**
+ * The SDK handler's logger: its warnings (a full connection pool, a request timeout) through ts-kcl's
+ * logger with what they mean here, instead of `console.warn` text about settings the app cannot reach.
+ */
+function handlerLogger(logger: Logger, service: string): { debug(): void; info(): void; warn(msg: string): void; error(msg: string): void } {
+  const noop = (): void => {};
+  return {
+    debug: noop,
+    info: noop,
+    warn: (msg) =>
+      logger.warn(
+        { sdkMessage: msg },
+        msg.includes('socket usage at capacity')
+          ? `The ${service} client's 50 connections are all busy and calls are queued: expected for a moment while a worker opens hundreds of shards; if it lasts, the endpoint is slow to answer`
+          : `The ${service} client's HTTP handler warned: ${msg}`,
+      ),
+    error: (msg) => logger.error({ sdkMessage: msg }, `The ${service} client's HTTP handler failed: ${msg}`),
+  };
 }
 
 const endpoint = (url: string | undefined): { endpoint?: string } => (url === undefined ? {} : { endpoint: url });

@@ -153,7 +153,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private async start(): Promise<void> {
     this.setState(WorkerState.INITIALIZING);
     const c = this.config;
-    this.clients = new AwsClients(this.rawConfig);
+    this.clients = new AwsClients(this.rawConfig, childLogger(this.logger, { component: 'AwsClients' }));
     await this.addMetricsSinks(this.clients);
     const initScope = this.metrics.scope('Scheduler:Initialize');
     const refresher = new DynamoDBLeaseRefresher(this.clients.dynamodb, c.tableName, c.lease.billingMode, c.lease.dynamoDbRequestTimeoutMs);
