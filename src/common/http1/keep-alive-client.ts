@@ -105,6 +105,12 @@ class Connection {
     const parser = new Http1ResponseParser();
     const reused = this.reused;
     return new Promise<Http1Response>((resolve, reject) => {
+      // Aborted after acquire but before this (the caller's same tick, or while a freed connection was
+      // handed over): the abort event has fired already and would never reach the listener below.
+      if (signal.aborted) {
+        this.socket.destroy();
+        return reject(abortError());
+      }
       const settle = (response: Http1Response | undefined, err?: Error): void => {
         if (!this.current) return;
         this.current = undefined;
@@ -161,6 +167,7 @@ class Pool {
   /** A connection for one request: the most recently idle, a new one, or the next one freed. */
   acquire(signal: AbortLike, fresh = false): Promise<Connection> {
     if (signal.aborted) return Promise.reject(abortError());
+    if (this.shut) return Promise.reject(new Error('KeepAliveHttp1Client was destroyed')); // a stale retry after destroy()
     if (!fresh) {
       const connection = this.idle.pop();
       if (connection) {
@@ -168,7 +175,9 @@ class Pool {
         return Promise.resolve(connection);
       }
     }
-    if (this.open < this.maxSockets) return Promise.resolve(this.connect());
+    // A retry connects at once: its stale connection is destroyed already (its slot is free, only its
+    // 'close' is to come), and queued it could be handed a reused connection, stale in turn.
+    if (fresh || this.open < this.maxSockets) return Promise.resolve(this.connect());
     return new Promise<Connection>((resolve, reject) => {
       const onAbort = (): void => {
         const at = this.waiters.indexOf(wake);
@@ -203,7 +212,7 @@ class Pool {
       clearInterval(this.sweeper);
       this.sweeper = undefined;
     }
-    if (!this.shut) this.waiters.shift()?.(undefined); // a slot is free: the next waiter connects
+    if (!this.shut && this.open < this.maxSockets) this.waiters.shift()?.(undefined); // a slot is free: the next waiter connects
   }
 
   destroy(): void {

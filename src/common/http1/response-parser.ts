@@ -37,9 +37,11 @@ export class Http1ResponseParser {
   private remaining = 0;
   private readonly body: Buffer[] = [];
   private bodyBytes = 0;
+  private answered = false; // any byte came, an interim 1xx included
 
   /** Feeds bytes; returns the response once it is complete (later bytes are an error: nothing is pipelined). */
   push(chunk: Buffer): Http1Response | undefined {
+    if (chunk.length > 0) this.answered = true;
     let data: Buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = undefined;
     while (data.length > 0) {
@@ -56,12 +58,15 @@ export class Http1ResponseParser {
       return this.result();
     }
     if (this.state === 'done') return this.result();
-    throw new Http1ParseError(this.state === 'head' && this.pending === undefined ? 'the connection closed before any answer' : 'the connection closed mid-answer');
+    throw new Http1ParseError(this.answered ? 'the connection closed mid-answer' : 'the connection closed before any answer');
   }
 
-  /** Whether any byte of an answer has arrived (a reused connection closed before that may be retried at once). */
+  /**
+   * Whether any byte of an answer has arrived (a reused connection closed before that may be retried at
+   * once). An interim 100 Continue counts: the server has the request, so resending it could repeat it.
+   */
   get started(): boolean {
-    return this.state !== 'head' || this.pending !== undefined || this.status !== 0;
+    return this.answered;
   }
 
   private step(data: Buffer): Buffer {
@@ -102,8 +107,9 @@ export class Http1ResponseParser {
 
   private readHead(data: Buffer): Buffer {
     const end = data.indexOf(HEAD_END);
+    // Checked on a found end too: a big head in one push (or completed by one) is no smaller.
+    if ((end < 0 ? data.length : end) > MAX_HEAD_BYTES) throw new Http1ParseError(`header section over ${MAX_HEAD_BYTES} bytes`);
     if (end < 0) {
-      if (data.length > MAX_HEAD_BYTES) throw new Http1ParseError(`header section over ${MAX_HEAD_BYTES} bytes`);
       this.pending = data;
       return data.subarray(data.length);
     }
