@@ -50,9 +50,9 @@ export interface PollingRetrievalConfig {
   /** Deadline of every unary Kinesis call (GetRecords, GetShardIterator, ListShards, ...). Java: kinesisRequestTimeout = 30 s. */
   kinesisRequestTimeoutMs?: number;
   /**
-   * How GetRecords is sent: 'lean' (default: signed and sent by the client's own signer and HTTP handler,
-   * without the SDK's middleware stack; about half the CPU per poll) or 'sdk' (GetRecordsCommand, for a
-   * borrowed client whose custom middleware must see every call).
+   * How GetRecords and GetShardIterator are sent: 'lean' (default: without the SDK's middleware stack; on
+   * a client ts-kcl built, on its own keep-alive HTTP/1.1 client, on yours through its signer and HTTP
+   * handler) or 'sdk' (the SDK's commands, for a borrowed client whose custom middleware must see every call).
    */
   getRecordsPath?: 'lean' | 'sdk';
 }

@@ -79,7 +79,7 @@ export class AwsClients {
     return this.fanOutKinesisClient;
   }
 
-  /** A client of ours whose GetRecords may skip node:http too (lean-get-records.ts): its handler has no app settings. */
+  /** A client of ours whose GetRecords may skip node:http too (lean-kinesis.ts): its handler has no app settings. */
   private ownWithLeanHttp<T extends { destroy(): void }>(client: T): T {
     this.own(attachHttp1Client(client));
     return this.own(client);

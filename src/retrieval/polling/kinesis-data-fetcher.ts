@@ -8,9 +8,9 @@ import {
 import { streamParams, type StreamIdentifier } from '../stream-identifier.ts';
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
 import { withDeadline, withLeanDeadline } from '../../common/deadline.ts';
-import { leanGetRecordsFor } from './lean-get-records.ts';
+import { leanKinesisFor } from './lean-kinesis.ts';
 
-/** How GetRecords is sent: 'lean' (./lean-get-records.ts, the default) or 'sdk' (the client's GetRecordsCommand). */
+/** How GetRecords and GetShardIterator are sent: 'lean' (./lean-kinesis.ts, the default) or 'sdk' (the client's commands). */
 export type GetRecordsPath = 'lean' | 'sdk';
 
 /** Java's kinesisRequestTimeout. */
@@ -24,8 +24,8 @@ export type IteratorPosition =
 /**
  * GetShardIterator and GetRecords for one shard (Java's KinesisDataFetcher). Each call has a deadline
  * (`requestTimeoutMs`) besides the caller's signal: an answer that never comes costs one timeout.
- * GetRecords, the poll loop's hot path, goes the lean way unless `path` is 'sdk'; both give the same
- * output, errors, retries and abort behaviour.
+ * Both go the lean way unless `path` is 'sdk'; both ways give the same output, errors, retries and
+ * abort behaviour.
  */
 export class KinesisDataFetcher {
   constructor(
@@ -39,6 +39,11 @@ export class KinesisDataFetcher {
 
   async getIterator(position: IteratorPosition, signal: AbortSignal): Promise<string | undefined> {
     const input: GetShardIteratorCommandInput = { ...streamParams(this.stream), ShardId: this.shardId, ...iteratorType(position) };
+    if (this.path === 'lean') {
+      const lean = leanKinesisFor(this.kinesis);
+      const out = await withLeanDeadline(`GetShardIterator on ${this.shardId}`, this.requestTimeoutMs, signal, (abortSignal) => lean.getShardIterator(input, abortSignal));
+      return out.ShardIterator;
+    }
     const out = await withDeadline(`GetShardIterator on ${this.shardId}`, this.requestTimeoutMs, signal, (abortSignal) =>
       this.kinesis.send(new GetShardIteratorCommand(input), { abortSignal }),
     );
@@ -48,8 +53,8 @@ export class KinesisDataFetcher {
   getRecords(iterator: string, signal: AbortSignal): Promise<GetRecordsCommandOutput> {
     const input = { ShardIterator: iterator, Limit: this.maxRecords, ...(this.stream.streamArn ? { StreamARN: this.stream.streamArn } : {}) };
     if (this.path === 'lean') {
-      const lean = leanGetRecordsFor(this.kinesis);
-      return withLeanDeadline(`GetRecords on ${this.shardId}`, this.requestTimeoutMs, signal, (abortSignal) => lean.send(input, abortSignal));
+      const lean = leanKinesisFor(this.kinesis);
+      return withLeanDeadline(`GetRecords on ${this.shardId}`, this.requestTimeoutMs, signal, (abortSignal) => lean.getRecords(input, abortSignal));
     }
     return withDeadline(`GetRecords on ${this.shardId}`, this.requestTimeoutMs, signal, (abortSignal) => this.kinesis.send(new GetRecordsCommand(input), { abortSignal }));
   }

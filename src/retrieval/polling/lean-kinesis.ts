@@ -1,4 +1,4 @@
-import type { GetRecordsCommandOutput, KinesisClient, _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
+import type { GetRecordsCommandOutput, GetShardIteratorCommandInput, GetShardIteratorCommandOutput, KinesisClient, _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
 import { pause } from '../../common/backoff.ts';
 import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES } from '../../common/aws-error-classification.ts';
 import { sdkEndpointParams, type SdkEndpointConfig } from '../../common/sdk-endpoint.ts';
@@ -64,38 +64,51 @@ type ErrorType = 'THROTTLING' | 'TRANSIENT' | 'SERVER_ERROR' | 'CLIENT_ERROR';
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
 
-const shared = new WeakMap<KinesisClient, LeanGetRecords>();
+const shared = new WeakMap<KinesisClient, LeanKinesis>();
 
 /** One lean path per SDK client (its connections, credentials and retry quota are the client's). */
-export function leanGetRecordsFor(kinesis: KinesisClient): LeanGetRecords {
+export function leanKinesisFor(kinesis: KinesisClient): LeanKinesis {
   let lean = shared.get(kinesis);
-  if (!lean) shared.set(kinesis, (lean = new LeanGetRecords(kinesis)));
+  if (!lean) shared.set(kinesis, (lean = new LeanKinesis(kinesis)));
   return lean;
 }
 
 /**
- * GetRecords without the SDK's middleware stack, for the poll loop's hot path: retried by the client's
- * own retry strategy, sent to the client's own endpoint, and the JSON answer decoded straight into what
- * `GetRecordsCommand` returns: `Data` as bytes, `ApproximateArrivalTimestamp` as a Date, errors with the
- * SDK's names. Every other call stays on the SDK. How it is sent depends on whose client it is:
+ * GetRecords and GetShardIterator without the SDK's middleware stack, for the poll loop's hot path (and
+ * a 1,000-shard start-up's burst of iterators): retried by the client's own retry strategy, sent to the
+ * client's own endpoint, and the JSON answer decoded straight into what the SDK's commands return:
+ * `Data` as bytes, `ApproximateArrivalTimestamp` as a Date, errors with the SDK's names. Every other call
+ * stays on the SDK. How it is sent depends on whose client it is:
  * - a client ts-kcl built (no app settings in its handler): signed on node:crypto with the client's
  *   credential provider and clock offset, sent on ts-kcl's own keep-alive HTTP/1.1 client
  *   (common/http1), which costs less than half of node:http per idle poll;
  * - a client the app passed: signed by the client's own SigV4 signer and sent through the client's own
  *   HTTP handler, so its proxy, TLS and agent settings hold.
  */
-export class LeanGetRecords {
+export class LeanKinesis {
   private pieces: Promise<ResolvedPieces> | undefined;
 
   constructor(private readonly kinesis: KinesisClient) {}
 
-  async send(input: GetRecordsInput, abortSignal: AbortLike): Promise<GetRecordsCommandOutput> {
+  getRecords(input: GetRecordsInput, abortSignal: AbortLike): Promise<GetRecordsCommandOutput> {
+    return this.call('GetRecords', JSON.stringify(input), input.StreamARN, abortSignal, decode);
+  }
+
+  /** `Timestamp` goes as epoch seconds, as the SDK's JSON 1.1 serializer sends it. */
+  getShardIterator(input: GetShardIteratorCommandInput, abortSignal: AbortLike): Promise<GetShardIteratorCommandOutput> {
+    const body = JSON.stringify({ ...input, ...(input.Timestamp ? { Timestamp: input.Timestamp.getTime() / 1000 } : {}) });
+    return this.call('GetShardIterator', body, input.StreamARN, abortSignal, (text, $metadata) => {
+      const out = JSON.parse(text) as { ShardIterator?: string };
+      return { $metadata, ...(out.ShardIterator !== undefined ? { ShardIterator: out.ShardIterator } : {}) };
+    });
+  }
+
+  private async call<T>(operation: string, body: string, streamArn: string | undefined, abortSignal: AbortLike, decodeAnswer: Decoder<T>): Promise<T> {
     const pieces = await (this.pieces ??= this.resolve());
-    const body = JSON.stringify(input);
-    let token = await pieces.retry.acquireInitialRetryToken('kinesis:GetRecords');
+    let token = await pieces.retry.acquireInitialRetryToken(`kinesis:${operation}`);
     for (let attempts = 1; ; attempts++) {
       try {
-        const out = await this.attempt(pieces, input.StreamARN, body, abortSignal, attempts);
+        const out = await this.attempt(pieces, operation, streamArn, body, abortSignal, attempts, decodeAnswer);
         pieces.retry.recordSuccess(token);
         return out;
       } catch (err) {
@@ -110,7 +123,7 @@ export class LeanGetRecords {
     }
   }
 
-  private async attempt(pieces: ResolvedPieces, streamArn: string | undefined, body: string, abortSignal: AbortLike, attempts: number): Promise<GetRecordsCommandOutput> {
+  private async attempt<T>(pieces: ResolvedPieces, operation: string, streamArn: string | undefined, body: string, abortSignal: AbortLike, attempts: number, decodeAnswer: Decoder<T>): Promise<T> {
     const endpoint = pieces.endpoint(streamArn);
     const url = endpoint.url;
     const request: HttpRequestLike = {
@@ -123,15 +136,15 @@ export class LeanGetRecords {
       headers: {
         host: url.host,
         'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': 'Kinesis_20131202.GetRecords',
+        'x-amz-target': `Kinesis_20131202.${operation}`,
         'content-length': String(Buffer.byteLength(body)),
       },
       body,
     };
     const response = await pieces.send(endpoint, request, abortSignal);
     const requestId = response.header('x-amzn-requestid');
-    if (response.statusCode < 200 || response.statusCode >= 300) throw serviceError(response.statusCode, response.header('x-amzn-errortype'), response.text, requestId, attempts);
-    return decode(response.text, response.statusCode, requestId, attempts);
+    if (response.statusCode < 200 || response.statusCode >= 300) throw serviceError(operation, response.statusCode, response.header('x-amzn-errortype'), response.text, requestId, attempts);
+    return decodeAnswer(response.text, { httpStatusCode: response.statusCode, ...(requestId !== undefined ? { requestId } : {}), attempts });
   }
 
   private async resolve(): Promise<ResolvedPieces> {
@@ -187,10 +200,13 @@ interface WireRecord {
   EncryptionType?: string;
 }
 
+/** A successful answer's text, as the SDK command returns it. */
+type Decoder<T> = (text: string, $metadata: GetRecordsCommandOutput['$metadata']) => T;
+
 /** The JSON answer as `GetRecordsCommand` returns it; `Data` decoded once, as a view of its own bytes. */
-function decode(text: string, statusCode: number, requestId: string | undefined, attempts: number): GetRecordsCommandOutput {
+function decode(text: string, $metadata: GetRecordsCommandOutput['$metadata']): GetRecordsCommandOutput {
   const wire = JSON.parse(text) as { Records?: WireRecord[]; NextShardIterator?: string; MillisBehindLatest?: number; ChildShards?: GetRecordsCommandOutput['ChildShards'] };
-  const out: GetRecordsCommandOutput = { $metadata: { httpStatusCode: statusCode, ...(requestId !== undefined ? { requestId } : {}), attempts }, Records: wire.Records ? records(wire.Records) : undefined };
+  const out: GetRecordsCommandOutput = { $metadata, Records: wire.Records ? records(wire.Records) : undefined };
   if (wire.NextShardIterator !== undefined && wire.NextShardIterator !== null) out.NextShardIterator = wire.NextShardIterator;
   if (wire.MillisBehindLatest !== undefined) out.MillisBehindLatest = wire.MillisBehindLatest;
   if (wire.ChildShards !== undefined) out.ChildShards = wire.ChildShards;
@@ -213,10 +229,10 @@ function records(wire: WireRecord[]): KinesisRecord[] {
   return out;
 }
 
-/** The SDK's error for a GetRecords error answer. */
-function serviceError(statusCode: number, errorType: string | undefined, text: string, requestId: string | undefined, attempts: number): AwsServiceError {
+/** The SDK's error for an error answer. */
+function serviceError(operation: string, statusCode: number, errorType: string | undefined, text: string, requestId: string | undefined, attempts: number): AwsServiceError {
   const { name, message } = parseAwsJsonError(text, statusCode, errorType);
-  return new AwsServiceError(name, message ?? `GetRecords failed with HTTP ${statusCode}`, statusCode, requestId, attempts);
+  return new AwsServiceError(name, message ?? `${operation} failed with HTTP ${statusCode}`, statusCode, requestId, attempts);
 }
 
 function classify(err: unknown): ErrorType {

@@ -4,7 +4,7 @@ import { KinesisClient, PutRecordsCommand, type GetRecordsCommandOutput } from '
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startEnv, uniqueName, createStream, splitShard, credentials, region, type TestEnv } from '../support/env.ts';
 import { FaultProxy } from '../support/fault-proxy.ts';
-import { KinesisDataFetcher, type GetRecordsPath } from '../../src/retrieval/polling/kinesis-data-fetcher.ts';
+import { KinesisDataFetcher, type GetRecordsPath, type IteratorPosition } from '../../src/retrieval/polling/kinesis-data-fetcher.ts';
 import { aggregate } from '../../src/retrieval/aggregation/index.ts';
 import { toChildShards, toClientRecords } from '../../src/retrieval/records-converter.ts';
 import { TRIM_HORIZON } from '../../src/retrieval/extended-sequence-number.ts';
@@ -92,6 +92,50 @@ describe('GetRecords: the lean path and the SDK path', () => {
     assert.equal(client(lean).filter((r) => r.aggregated).length, users.length);
     assert.equal(sdk.at(-1)!.NextShardIterator, undefined, 'read to the end of the closed parent');
     assert.deepEqual(toChildShards(lean.at(-1)!.ChildShards), toChildShards(sdk.at(-1)!.ChildShards));
+  });
+
+  it('open the same iterators on every path: each position type, and a missing shard fails with the same error', async () => {
+    const stream = uniqueName('lean-iter');
+    await createStream(env.kinesis, stream, 1);
+    for (let i = 0; i < 5; i++) {
+      await env.kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: [{ PartitionKey: `k${i}`, Data: Buffer.from(`r${i}`) }] }));
+      await new Promise((r) => setTimeout(r, 20)); // distinct arrival times for AT_TIMESTAMP
+    }
+    const all = (await readShard(fetcher(stream, 'sdk'))).flatMap((p) => p.Records ?? []);
+    const third = all[2]!;
+    const positions: IteratorPosition[] = [
+      { type: 'checkpoint', checkpoint: TRIM_HORIZON },
+      { type: 'checkpoint', checkpoint: { sequenceNumber: 'LATEST', subSequenceNumber: 0 } },
+      { type: 'checkpoint', checkpoint: { sequenceNumber: third.SequenceNumber!, subSequenceNumber: 0 } },
+      { type: 'after', sequenceNumber: third.SequenceNumber! },
+      { type: 'checkpoint', checkpoint: { sequenceNumber: 'AT_TIMESTAMP', subSequenceNumber: 0 }, timestamp: third.ApproximateArrivalTimestamp! },
+    ];
+    const readFrom = async (f: KinesisDataFetcher, position: IteratorPosition): Promise<string[]> => {
+      const iterator = await f.getIterator(position, never);
+      assert.ok(iterator);
+      const page = await f.getRecords(iterator, never);
+      return (page.Records ?? []).map((r) => Buffer.from(r.Data!).toString());
+    };
+    for (const position of positions) {
+      const seen = [];
+      for (const path of PATHS) seen.push(await readFrom(fetcher(stream, path, SHARD, 10), position));
+      assert.deepEqual(seen[1], seen[0], `lean as the SDK from ${JSON.stringify(position)}`);
+      assert.deepEqual(seen[2], seen[0], `lean on its own HTTP client as the SDK from ${JSON.stringify(position)}`);
+    }
+    assert.deepEqual(await readFrom(fetcher(stream, 'lean-own'), positions[2]!), ['r2', 'r3', 'r4'], 'AT_SEQUENCE_NUMBER');
+    assert.deepEqual(await readFrom(fetcher(stream, 'lean-own'), positions[3]!), ['r3', 'r4'], 'AFTER_SEQUENCE_NUMBER');
+    assert.deepEqual(await readFrom(fetcher(stream, 'lean-own'), positions[4]!), ['r2', 'r3', 'r4'], 'AT_TIMESTAMP: the epoch seconds sent as the SDK sends them');
+    const missing = [];
+    for (const path of PATHS) {
+      const err = (await fetcher(stream, path, 'shardId-000000000042').getIterator(positions[0]!, never).then(
+        () => assert.fail(`${path}: no error`),
+        (e: unknown) => e,
+      )) as Error & { $metadata?: { httpStatusCode?: number } };
+      missing.push({ name: err.name, status: err.$metadata?.httpStatusCode });
+    }
+    assert.deepEqual(missing[1], missing[0]);
+    assert.deepEqual(missing[2], missing[0]);
+    assert.equal(missing[0]!.name, 'ResourceNotFoundException');
   });
 
   for (const type of ['ExpiredIteratorException', 'ResourceNotFoundException', 'InvalidArgumentException', 'KMSAccessDeniedException', 'KMSThrottlingException'] as const) {
