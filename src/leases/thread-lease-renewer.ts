@@ -201,9 +201,16 @@ export class ThreadLeaseRenewer extends LeaseRenewer {
  */
 function spawnRenewalThread(settings: RenewalThreadSettings): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./renewal-thread.js', here), { workerData: settings });
+  if (!here.endsWith('.ts')) return new Worker(new URL('./renewal-thread.js', here), { workerData: settings, resourceLimits: THREAD_LIMITS });
   const tsx = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./renewal-thread.ts', here).href;
   const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData: settings });
+  return new Worker(bootstrap, { eval: true, workerData: settings, resourceLimits: THREAD_LIMITS });
 }
+
+/**
+ * The thread's young generation held small: its garbage is small JSON bodies and headers, and V8 would
+ * otherwise grow it towards the main thread's default (16 MB semi-spaces) at hundreds of renewals a
+ * second. Only the young generation: an old-generation cap could end the thread, and the leases with it.
+ */
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 4 };
