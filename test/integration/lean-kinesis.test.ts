@@ -161,6 +161,34 @@ describe('GetRecords: the lean path and the SDK path', () => {
     });
   }
 
+  it("send through an app's own handler on an app's client, and never through the SDK handler on a client ts-kcl built", async () => {
+    const stream = uniqueName('lean-handler');
+    await createStream(env.kinesis, stream, 1);
+    await env.kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: [{ PartitionKey: 'k', Data: Buffer.from('x') }] }));
+    /** A NodeHttpHandler that counts what it carries, by X-Amz-Target. */
+    const counting = (): { handler: NodeHttpHandler; seen: string[] } => {
+      const handler = new NodeHttpHandler({ httpAgent: { keepAlive: true } });
+      const seen: string[] = [];
+      const handle = handler.handle.bind(handler);
+      handler.handle = (request, options) => (seen.push(String(request.headers['x-amz-target'])), handle(request, options));
+      return { handler, seen };
+    };
+    const app = counting();
+    const ours = counting();
+    const appClient = new KinesisClient({ region, credentials, endpoint: env.servers.kinesis.endpoint, requestHandler: app.handler });
+    const ownClient = asOwned(new KinesisClient({ region, credentials, endpoint: env.servers.kinesis.endpoint, requestHandler: ours.handler }));
+    try {
+      for (const client of [appClient, ownClient]) {
+        const pages = await readShard(new KinesisDataFetcher(client, { streamName: stream }, SHARD, 4, 5000, 'lean'));
+        assert.deepEqual(pages.flatMap((p) => p.Records ?? []).map((r) => Buffer.from(r.Data!).toString()), ['x']);
+      }
+      assert.deepEqual(new Set(app.seen), new Set(['Kinesis_20131202.GetShardIterator', 'Kinesis_20131202.GetRecords']), "the app's handler carried both calls");
+      assert.deepEqual(ours.seen, [], "ts-kcl's own client carried them, not the SDK handler");
+    } finally {
+      appClient.destroy();
+    }
+  });
+
   it('reach the endpoint the environment names (AWS_ENDPOINT_URL_KINESIS) when the client has none, as the SDK does', async () => {
     const stream = uniqueName('lean-env');
     await createStream(env.kinesis, stream, 1);
