@@ -25,7 +25,8 @@ export async function pause(ms: number, signal?: AbortLike): Promise<void> {
   }
 }
 
-function abortReason(signal: AbortLike): Error {
+/** A signal's abort reason as an Error (what a waiter rejects with). */
+export function abortReason(signal: AbortLike): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'aborted');
 }

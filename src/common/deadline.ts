@@ -9,25 +9,8 @@ export class RequestTimeoutError extends KinesisClientLibDependencyException {}
  * naming the call, so a half-open connection costs one timeout, never the kernel's ~15 min.
  * Listeners and the timer are gone when the call settles (no AbortSignal.any chains to leak).
  */
-export async function withDeadline<T>(what: string, timeoutMs: number, parent: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new RequestTimeoutError(`${what} got no answer within ${timeoutMs} ms`));
-  }, timeoutMs);
-  const onAbort = (): void => controller.abort(parent!.reason);
-  if (parent?.aborted) onAbort();
-  else parent?.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await call(controller.signal);
-  } catch (err) {
-    if (timedOut && !parent?.aborted) throw new RequestTimeoutError(`${what} got no answer within ${timeoutMs} ms`, { cause: err });
-    throw err;
-  } finally {
-    clearTimeout(timer);
-    parent?.removeEventListener('abort', onAbort);
-  }
+export function withDeadline<T>(what: string, timeoutMs: number, parent: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return underDeadline(new AbortController(), what, timeoutMs, parent, call);
 }
 
 /** What a call watches for its end: an AbortSignal, or the cheaper CallSignal of withLeanDeadline. */
@@ -43,16 +26,25 @@ export interface AbortLike {
  * a plain CallSignal in place of an AbortController. An AbortController is an EventTarget, ~10 µs per
  * call with its listeners: the largest part of a deadline's cost at 40 idle polls a second.
  */
-export async function withLeanDeadline<T>(what: string, timeoutMs: number, parent: AbortSignal | undefined, call: (signal: AbortLike) => Promise<T>): Promise<T> {
+export function withLeanDeadline<T>(what: string, timeoutMs: number, parent: AbortSignal | undefined, call: (signal: AbortLike) => Promise<T>): Promise<T> {
   const signal = new CallSignal();
-  const timer = setTimeout(() => signal.abort(new RequestTimeoutError(`${what} got no answer within ${timeoutMs} ms`)), timeoutMs);
-  const onAbort = (): void => signal.abort(parent!.reason);
+  return underDeadline({ signal, abort: (reason) => signal.abort(reason) }, what, timeoutMs, parent, call);
+}
+
+/** The deadline and the parent's abort, feeding one controller: an AbortController, or a CallSignal's. */
+async function underDeadline<S, T>(controller: { signal: S; abort(reason: unknown): void }, what: string, timeoutMs: number, parent: AbortSignal | undefined, call: (signal: S) => Promise<T>): Promise<T> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new RequestTimeoutError(`${what} got no answer within ${timeoutMs} ms`));
+  }, timeoutMs);
+  const onAbort = (): void => controller.abort(parent!.reason);
   if (parent?.aborted) onAbort();
   else parent?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await call(signal);
+    return await call(controller.signal);
   } catch (err) {
-    if (signal.reason instanceof RequestTimeoutError && !parent?.aborted) throw new RequestTimeoutError(signal.reason.message, { cause: err });
+    if (timedOut && !parent?.aborted) throw new RequestTimeoutError(`${what} got no answer within ${timeoutMs} ms`, { cause: err });
     throw err;
   } finally {
     clearTimeout(timer);

@@ -1,5 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import type { Logger } from '../common/logger.ts';
+import { abortReason } from '../common/backoff.ts';
 
 /**
  * Published on every change of a budget's reserved bytes, only while someone listens (free otherwise):
@@ -192,9 +193,4 @@ export class ShardBudget {
   queueEmptied(): void {
     this.expedite?.();
   }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'aborted');
 }

@@ -1,4 +1,4 @@
-import { KeepAliveHttp1Client } from '../../../common/http1/keep-alive-client.ts';
+import { KeepAliveHttp1Client, abortError } from '../../../common/http1/keep-alive-client.ts';
 import { signRequest, type SigningCredentials } from '../../../common/sigv4.ts';
 import { sleep } from '../../../common/backoff.ts';
 import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES } from '../../../common/aws-error-classification.ts';
@@ -192,13 +192,6 @@ function classify(err: unknown): RetryKind {
   const expired = e.name === 'InvalidSignatureException' && e.message?.includes('Signature expired') === true;
   if (expired || TRANSIENT_ERROR_NAMES.has(e.name ?? '') || NETWORK_CODES.has(e.code ?? '') || (status !== undefined && TRANSIENT_STATUS_CODES.has(status))) return 'TRANSIENT';
   return undefined;
-}
-
-/** As the SDK's HTTP handler rejects an aborted request. */
-function abortError(): Error {
-  const err = new Error('Request aborted');
-  err.name = 'AbortError';
-  return err;
 }
 
 /** JSON.stringify replacer: binary attribute values (`B`, `BS`) go as base64, as the SDK's serializer sends them. */
