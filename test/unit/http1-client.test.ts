@@ -161,6 +161,26 @@ describe('Http1ResponseParser', () => {
     });
   }
 
+  it('bytes pushed from one reused read buffer (as the client reads) are copied: each response is whole, split anywhere', () => {
+    const raws = [...Object.values(samples), 'HTTP/1.1 200 OK\r\n\r\nuntil the close'];
+    for (const raw of raws) {
+      const whole = plain(new Http1ResponseParser().push(latin1(raw)));
+      for (let at = 1; at < raw.length; at += 3) {
+        const shared = Buffer.alloc(raw.length);
+        const parser = new Http1ResponseParser();
+        let response: Http1Response | undefined;
+        for (const piece of [raw.slice(0, at), raw.slice(at)]) {
+          const length = shared.write(piece, 'latin1');
+          response = parser.push(shared.subarray(0, length));
+          shared.fill('#'); // the next read lands here
+        }
+        response ??= parser.end();
+        const expected = raw.endsWith('until the close') ? { status: 200, headers: {}, body: 'until the close', keepAlive: false } : whole;
+        assert.deepEqual(plain(response), expected, `split at ${at}`);
+      }
+    }
+  });
+
   it('a chunked body is the chunks joined: extensions skipped, hex sizes read, trailers not body', () => {
     const r = new Http1ResponseParser().push(latin1(samples['chunked with extensions and trailers']!));
     assert.equal(r?.body.toString(), 'hello, world!!!');

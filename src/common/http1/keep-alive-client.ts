@@ -1,5 +1,5 @@
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as netConnect, isIP, type OnReadOpts, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Http1ResponseParser, type Http1Response } from './response-parser.ts';
 import type { AbortLike } from '../deadline.ts';
 
@@ -92,13 +92,18 @@ class Connection {
   ) {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 1000);
-    socket.on('data', (chunk: Buffer) => (this.current ? this.current.data(chunk) : socket.destroy())); // bytes nobody asked for: out of step
     socket.on('end', () => this.current?.end());
     socket.on('error', (err) => this.current?.error(err)); // while idle: 'close' follows and takes it out of the pool
     socket.on('close', () => {
       this.current?.end();
       pool.closed(this);
     });
+  }
+
+  /** Bytes read into the shared read buffer: valid only during this call (the parser copies what it keeps). */
+  read(bytes: Buffer): void {
+    if (this.current) this.current.data(bytes);
+    else this.socket.destroy(); // bytes nobody asked for: out of step
   }
 
   /** Sends one request and reads its answer; then the connection goes back to the pool, or is closed. */
@@ -151,6 +156,9 @@ class Connection {
     });
   }
 }
+
+/** Where every connection's reads land (see `Pool.connect`); the size caps one read. */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 
 class Pool {
   private readonly idle: Connection[] = [];
@@ -226,13 +234,25 @@ class Pool {
     this.open++;
     const port = Number(this.origin.port) || (this.origin.protocol === 'https:' ? 443 : 80);
     const host = this.origin.hostname.replace(/^\[|\]$/g, '');
+    // Reads land in one buffer shared by every connection (`onread`): no Buffer per read and no
+    // stream machinery per chunk; the parser copies what it keeps before the callback returns.
+    let connection: Connection | undefined;
+    const onread: OnReadOpts = {
+      buffer: READ_BUFFER,
+      callback: (length, buffer) => {
+        connection?.read(Buffer.from(buffer.buffer, buffer.byteOffset, length));
+        return true;
+      },
+    };
+    // node:tls takes `onread` too (for the decrypted bytes), though its types do not say so.
     const socket =
       this.origin.protocol === 'https:'
-        ? tlsConnect({ host, port, ALPNProtocols: ['http/1.1'], ...(isIP(host) ? {} : { servername: host }) })
-        : netConnect({ host, port });
+        ? tlsConnect({ host, port, ALPNProtocols: ['http/1.1'], onread, ...(isIP(host) ? {} : { servername: host }) } as ConnectionOptions)
+        : netConnect({ host, port, onread });
+    socket.resume(); // flowing, so that the end of the stream is still reported ('end')
     // One timer per pool, not one per request: closes connections idle for longer than the timeout.
     this.sweeper ??= setInterval(() => this.sweep(), Math.max(1000, this.idleTimeoutMs / 3)).unref();
-    return new Connection(socket, this);
+    return (connection = new Connection(socket, this));
   }
 
   private sweep(): void {

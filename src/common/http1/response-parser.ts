@@ -17,6 +17,8 @@ export class Http1ParseError extends Error {
 }
 
 const MAX_HEAD_BYTES = 64 * 1024;
+/** A Content-Length above this is not trusted to allocate up front (a GetRecords page is at most ~14 MB). */
+const MAX_PREALLOCATED_BODY = 32 * 1024 * 1024;
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
 
@@ -25,8 +27,9 @@ type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'tr
 /**
  * Reads one response from a connection's bytes as they arrive (`push`), for the lean paths' own
  * keep-alive client: status, headers, and a body framed by Content-Length, chunked encoding or the
- * connection's close. Interim (1xx) answers are skipped. Body bytes are kept as the chunks that came
- * and joined once, so a 10 MB GetRecords page is copied once, not once per chunk.
+ * connection's close. Interim (1xx) answers are skipped. A body whose length is known is copied into
+ * one buffer of that length as it arrives, so a page in flight holds its size and no more; any other
+ * body is kept as copies of the chunks that came, joined once.
  */
 export class Http1ResponseParser {
   private state: State = 'head';
@@ -37,9 +40,14 @@ export class Http1ResponseParser {
   private remaining = 0;
   private readonly body: Buffer[] = [];
   private bodyBytes = 0;
+  private whole: Buffer | undefined; // the body, when its length is known
+  private length = -1; // Content-Length, when given
   private answered = false; // any byte came, an interim 1xx included
 
-  /** Feeds bytes; returns the response once it is complete (later bytes are an error: nothing is pipelined). */
+  /**
+   * Feeds bytes, which need to stay valid only during the call (a connection's read buffer is reused);
+   * returns the response once it is complete (later bytes are an error: nothing is pipelined).
+   */
   push(chunk: Buffer): Http1Response | undefined {
     if (chunk.length > 0) this.answered = true;
     let data: Buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
@@ -110,7 +118,7 @@ export class Http1ResponseParser {
     // Checked on a found end too: a big head in one push (or completed by one) is no smaller.
     if ((end < 0 ? data.length : end) > MAX_HEAD_BYTES) throw new Http1ParseError(`header section over ${MAX_HEAD_BYTES} bytes`);
     if (end < 0) {
-      this.pending = data;
+      this.pending = Buffer.from(data); // a copy: the chunk's memory is reused
       return data.subarray(data.length);
     }
     const lines = data.toString('latin1', 0, end).split('\r\n');
@@ -138,7 +146,7 @@ export class Http1ResponseParser {
     else if (headers.get('transfer-encoding')?.toLowerCase().includes('chunked')) this.state = 'chunk-size';
     else if (length !== undefined) {
       if (!/^\d+$/.test(length)) throw new Http1ParseError(`bad content-length ${JSON.stringify(length.slice(0, 40))}`);
-      this.remaining = Number(length);
+      this.remaining = this.length = Number(length);
       this.state = this.remaining === 0 ? 'done' : 'length';
     } else {
       this.state = 'until-close';
@@ -152,21 +160,25 @@ export class Http1ResponseParser {
     const end = data.indexOf(CRLF);
     if (end < 0) {
       if (data.length > MAX_HEAD_BYTES) throw new Http1ParseError('line over 64 KiB');
-      this.pending = data;
+      this.pending = Buffer.from(data); // a copy: the chunk's memory is reused
       return data.subarray(data.length);
     }
     onLine(data.toString('latin1', 0, end));
     return data.subarray(end + CRLF.length);
   }
 
+  /** Copies body bytes out of the chunk (its memory is reused): into one buffer when the length is known. */
   private keep(bytes: Buffer): void {
     if (bytes.length === 0) return;
-    this.body.push(bytes);
+    if (this.length >= 0 && this.length <= MAX_PREALLOCATED_BODY) {
+      this.whole ??= Buffer.allocUnsafe(this.length);
+      bytes.copy(this.whole, this.bodyBytes);
+    } else this.body.push(Buffer.from(bytes));
     this.bodyBytes += bytes.length;
   }
 
   private result(): Http1Response {
-    const body = this.body.length === 1 ? this.body[0]! : Buffer.concat(this.body, this.bodyBytes);
+    const body = this.whole ?? (this.body.length === 1 ? this.body[0]! : Buffer.concat(this.body, this.bodyBytes));
     return { status: this.status, headers: this.headers, body, keepAlive: this.keepAlive };
   }
 }
