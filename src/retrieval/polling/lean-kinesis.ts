@@ -1,4 +1,5 @@
-import type { GetRecordsCommandOutput, GetShardIteratorCommandInput, GetShardIteratorCommandOutput, KinesisClient, _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
+import type { GetRecordsCommandOutput, GetShardIteratorCommandInput, GetShardIteratorCommandOutput, KinesisClient } from '@aws-sdk/client-kinesis';
+import { decodeGetRecords } from './get-records-decoder.ts';
 import { pause } from '../../common/backoff.ts';
 import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES } from '../../common/aws-error-classification.ts';
 import { sdkEndpointParams, type SdkEndpointConfig } from '../../common/sdk-endpoint.ts';
@@ -26,8 +27,8 @@ interface Endpoint {
   url: URL;
   signingRegion: string;
 }
-/** One signed POST of a request body: the answer's status, headers (lower-case names) and text. */
-type Transport = (endpoint: Endpoint, request: HttpRequestLike, abortSignal: AbortLike) => Promise<{ statusCode: number; header: (name: string) => string | undefined; text: string }>;
+/** One signed POST of a request body: the answer's status, headers (lower-case names) and bytes. */
+type Transport = (endpoint: Endpoint, request: HttpRequestLike, abortSignal: AbortLike) => Promise<{ statusCode: number; header: (name: string) => string | undefined; body: Buffer }>;
 interface ClientPieces extends SdkEndpointConfig {
   signer: () => Promise<{ sign(request: HttpRequestLike, options?: { signingDate?: Date }): Promise<HttpRequestLike> }>;
   requestHandler: { handle(request: HttpRequestLike, options: { abortSignal: AbortLike }): Promise<{ response: HttpResponseLike }> };
@@ -91,14 +92,14 @@ export class LeanKinesis {
   constructor(private readonly kinesis: KinesisClient) {}
 
   getRecords(input: GetRecordsInput, abortSignal: AbortLike): Promise<GetRecordsCommandOutput> {
-    return this.call('GetRecords', JSON.stringify(input), input.StreamARN, abortSignal, decode);
+    return this.call('GetRecords', JSON.stringify(input), input.StreamARN, abortSignal, decodeGetRecords);
   }
 
   /** `Timestamp` goes as epoch seconds, as the SDK's JSON 1.1 serializer sends it. */
   getShardIterator(input: GetShardIteratorCommandInput, abortSignal: AbortLike): Promise<GetShardIteratorCommandOutput> {
     const body = JSON.stringify({ ...input, ...(input.Timestamp ? { Timestamp: input.Timestamp.getTime() / 1000 } : {}) });
-    return this.call('GetShardIterator', body, input.StreamARN, abortSignal, (text, $metadata) => {
-      const out = JSON.parse(text) as { ShardIterator?: string };
+    return this.call('GetShardIterator', body, input.StreamARN, abortSignal, (answer, $metadata) => {
+      const out = JSON.parse(answer.toString('utf8')) as { ShardIterator?: string };
       return { $metadata, ...(out.ShardIterator !== undefined ? { ShardIterator: out.ShardIterator } : {}) };
     });
   }
@@ -143,8 +144,8 @@ export class LeanKinesis {
     };
     const response = await pieces.send(endpoint, request, abortSignal);
     const requestId = response.header('x-amzn-requestid');
-    if (response.statusCode < 200 || response.statusCode >= 300) throw serviceError(operation, response.statusCode, response.header('x-amzn-errortype'), response.text, requestId, attempts);
-    return decodeAnswer(response.text, { httpStatusCode: response.statusCode, ...(requestId !== undefined ? { requestId } : {}), attempts });
+    if (response.statusCode < 200 || response.statusCode >= 300) throw serviceError(operation, response.statusCode, response.header('x-amzn-errortype'), response.body.toString('utf8'), requestId, attempts);
+    return decodeAnswer(response.body, { httpStatusCode: response.statusCode, ...(requestId !== undefined ? { requestId } : {}), attempts });
   }
 
   private async resolve(): Promise<ResolvedPieces> {
@@ -171,8 +172,7 @@ async function sdkTransport(config: ClientPieces): Promise<Transport> {
   return async (_endpoint, request, abortSignal) => {
     const signed = await signer.sign(request, { signingDate: new Date(Date.now() + (config.systemClockOffset ?? 0)) });
     const { response } = await config.requestHandler.handle(signed, { abortSignal });
-    const text = await readBody(response.body);
-    return { statusCode: response.statusCode, header: (name) => response.headers[name], text };
+    return { statusCode: response.statusCode, header: (name) => response.headers[name], body: await readBody(response.body) };
   };
 }
 
@@ -182,52 +182,18 @@ function ownTransport(config: ClientPieces, http: KeepAliveHttp1Client): Transpo
     const credentials = await config.credentials();
     const headers = signRequest(request, credentials, signingRegion, 'kinesis', new Date(Date.now() + (config.systemClockOffset ?? 0)));
     const response = await http.request({ origin: url, method: 'POST', path: request.path, headers, body: request.body }, abortSignal);
-    return { statusCode: response.status, header: (name) => response.headers.get(name), text: response.body.toString('utf8') };
+    return { statusCode: response.status, header: (name) => response.headers.get(name), body: response.body };
   };
 }
 
-async function readBody(body: AsyncIterable<Uint8Array>): Promise<string> {
+async function readBody(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of body) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
-interface WireRecord {
-  Data?: string;
-  PartitionKey?: string;
-  SequenceNumber?: string;
-  ApproximateArrivalTimestamp?: number;
-  EncryptionType?: string;
-}
-
-/** A successful answer's text, as the SDK command returns it. */
-type Decoder<T> = (text: string, $metadata: GetRecordsCommandOutput['$metadata']) => T;
-
-/** The JSON answer as `GetRecordsCommand` returns it; `Data` decoded once, as a view of its own bytes. */
-function decode(text: string, $metadata: GetRecordsCommandOutput['$metadata']): GetRecordsCommandOutput {
-  const wire = JSON.parse(text) as { Records?: WireRecord[]; NextShardIterator?: string; MillisBehindLatest?: number; ChildShards?: GetRecordsCommandOutput['ChildShards'] };
-  const out: GetRecordsCommandOutput = { $metadata, Records: wire.Records ? records(wire.Records) : undefined };
-  if (wire.NextShardIterator !== undefined && wire.NextShardIterator !== null) out.NextShardIterator = wire.NextShardIterator;
-  if (wire.MillisBehindLatest !== undefined) out.MillisBehindLatest = wire.MillisBehindLatest;
-  if (wire.ChildShards !== undefined) out.ChildShards = wire.ChildShards;
-  return out;
-}
-
-function records(wire: WireRecord[]): KinesisRecord[] {
-  const out = new Array<KinesisRecord>(wire.length);
-  for (const [i, r] of wire.entries()) {
-    const bytes = Buffer.from(r.Data ?? '', 'base64');
-    const record: KinesisRecord = {
-      SequenceNumber: r.SequenceNumber,
-      PartitionKey: r.PartitionKey,
-      Data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-    };
-    if (r.ApproximateArrivalTimestamp !== undefined) record.ApproximateArrivalTimestamp = new Date(Math.round(r.ApproximateArrivalTimestamp * 1000));
-    if (r.EncryptionType !== undefined) record.EncryptionType = r.EncryptionType as KinesisRecord['EncryptionType'];
-    out[i] = record;
-  }
-  return out;
-}
+/** A successful answer's bytes, as the SDK command returns it. */
+type Decoder<T> = (body: Buffer, $metadata: GetRecordsCommandOutput['$metadata']) => T;
 
 /** The SDK's error for an error answer. */
 function serviceError(operation: string, statusCode: number, errorType: string | undefined, text: string, requestId: string | undefined, attempts: number): AwsServiceError {

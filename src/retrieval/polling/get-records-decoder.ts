@@ -1,0 +1,254 @@
+import type { GetRecordsCommandOutput, _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+
+/**
+ * GetRecords' JSON answer, read straight from its bytes into what `GetRecordsCommand` returns (`Data`
+ * as bytes, `ApproximateArrivalTimestamp` as a Date). A page of 10,000 records is megabytes of JSON:
+ * `JSON.parse` of its text builds the whole text as one string, then an object and a base64 string
+ * per record, all of which die as soon as the bytes are decoded. Reading the bytes builds only what
+ * the records keep, which is most of what a poll allocates. Members the decoder does not use are
+ * skipped; any other member (NextShardIterator, ChildShards, ...) is parsed by `JSON.parse` alone.
+ */
+export function decodeGetRecords(body: Buffer, $metadata: GetRecordsCommandOutput['$metadata']): GetRecordsCommandOutput {
+  const reader = new JsonReader(body);
+  const out: GetRecordsCommandOutput = { $metadata, Records: undefined };
+  for (let more = reader.enter(OPEN_OBJECT, CLOSE_OBJECT); more; more = reader.next(CLOSE_OBJECT)) {
+    const name = reader.name();
+    if (name === 'Records' && reader.peek() === OPEN_ARRAY) out.Records = readRecords(reader);
+    else if (name === 'NextShardIterator') {
+      const value = reader.value();
+      if (value !== null) out.NextShardIterator = value as string;
+    } else if (name === 'MillisBehindLatest') out.MillisBehindLatest = reader.value() as number;
+    else if (name === 'ChildShards') out.ChildShards = reader.value() as GetRecordsCommandOutput['ChildShards'];
+    else reader.skip();
+  }
+  reader.end();
+  return out;
+}
+
+function readRecords(reader: JsonReader): KinesisRecord[] {
+  const records: KinesisRecord[] = [];
+  for (let more = reader.enter(OPEN_ARRAY, CLOSE_ARRAY); more; more = reader.next(CLOSE_ARRAY)) records.push(readRecord(reader));
+  return records;
+}
+
+/** A record's member names, matched on their bytes so that no name becomes a string. */
+const DATA = Buffer.from('Data');
+const SEQUENCE_NUMBER = Buffer.from('SequenceNumber');
+const PARTITION_KEY = Buffer.from('PartitionKey');
+const ARRIVAL = Buffer.from('ApproximateArrivalTimestamp');
+const ENCRYPTION_TYPE = Buffer.from('EncryptionType');
+
+function readRecord(reader: JsonReader): KinesisRecord {
+  let data: Buffer | undefined;
+  const record: KinesisRecord = { SequenceNumber: undefined, PartitionKey: undefined, Data: undefined };
+  for (let more = reader.enter(OPEN_OBJECT, CLOSE_OBJECT); more; more = reader.next(CLOSE_OBJECT)) {
+    reader.nameBytes();
+    if (reader.nameIs(DATA)) data = reader.base64();
+    else if (reader.nameIs(SEQUENCE_NUMBER)) record.SequenceNumber = reader.value() as string;
+    else if (reader.nameIs(PARTITION_KEY)) record.PartitionKey = reader.value() as string;
+    else if (reader.nameIs(ARRIVAL)) record.ApproximateArrivalTimestamp = new Date(Math.round((reader.value() as number) * 1000));
+    else if (reader.nameIs(ENCRYPTION_TYPE)) record.EncryptionType = reader.value() as KinesisRecord['EncryptionType'];
+    else reader.skip();
+  }
+  data ??= Buffer.alloc(0);
+  record.Data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return record;
+}
+
+/**
+ * A forward-only reader of one JSON document in a Buffer: just enough structure for the decoder above.
+ * Strings without escapes (all of a Kinesis answer in practice) are sliced from the bytes; a string
+ * with an escape, and any value read whole, goes through `JSON.parse`, so escapes are never
+ * interpreted here. Anything that is not JSON throws a SyntaxError naming the byte.
+ */
+class JsonReader {
+  private pos = 0;
+  private nameStart = 0;
+  private nameEnd = 0;
+  /** Where the next backslash at or after `pos` is (Infinity: none): one search for the whole body. */
+  private nextBackslash = -1;
+
+  constructor(private readonly bytes: Buffer) {}
+
+  /** Steps into the object or array at the cursor: false when it is empty (and stepped over). */
+  enter(open: number, close: number): boolean {
+    this.expect(open);
+    if (this.peek() !== close) return true;
+    this.pos++;
+    return false;
+  }
+
+  /** After a member or element: false at the closing bracket, true at a comma (both consumed). */
+  next(close: number): boolean {
+    const c = this.peek();
+    this.pos++;
+    if (c === close) return false;
+    if (c === COMMA) return true;
+    throw this.error(`',' or '${String.fromCharCode(close)}'`, this.pos - 1);
+  }
+
+  /** A member's name, the cursor left on its value. */
+  name(): string {
+    const name = this.string();
+    this.expect(COLON);
+    this.peek();
+    return name;
+  }
+
+  /** A member's name left as bytes (for `nameIs`), the cursor left on its value. */
+  nameBytes(): void {
+    if (this.peek() !== QUOTE) throw this.error('a string');
+    this.nameStart = this.pos + 1;
+    this.nameEnd = this.closingQuote();
+    this.pos = this.nameEnd + 1;
+    this.expect(COLON);
+    this.peek();
+  }
+
+  /** Whether the name `nameBytes` read is exactly these bytes (an escaped name never matches). */
+  nameIs(name: Buffer): boolean {
+    const start = this.nameStart;
+    if (this.nameEnd - start !== name.length) return false;
+    for (let i = 0; i < name.length; i++) if (this.bytes[start + i] !== name[i]) return false;
+    return true;
+  }
+
+  /** The value at the cursor, as `JSON.parse` gives it (a plain string is sliced, not parsed). */
+  value(): unknown {
+    if (this.peek() === QUOTE) return this.string();
+    const start = this.pos;
+    this.skip();
+    const first = this.bytes[start]!;
+    // A JSON number is also a JavaScript numeric literal, and Number() needs no parser.
+    if ((first >= 0x30 && first <= 0x39) || first === 0x2d) {
+      const n = Number(this.bytes.toString('latin1', start, this.pos));
+      if (!Number.isNaN(n)) return n;
+    }
+    return this.parse(start, this.pos);
+  }
+
+  /** The base64 string at the cursor, decoded; `null` decodes to no bytes, as `Buffer.from('')` does. */
+  base64(): Buffer {
+    if (this.peek() !== QUOTE) {
+      const value = this.value();
+      if (value === null) return Buffer.alloc(0);
+      throw this.error('a base64 string');
+    }
+    const start = this.pos + 1;
+    const end = this.closingQuote();
+    if (end < this.backslashFrom(start)) {
+      this.pos = end + 1;
+      return Buffer.from(this.bytes.toString('latin1', start, end), 'base64');
+    }
+    return Buffer.from(this.string(), 'base64');
+  }
+
+  /** Steps over the value at the cursor. */
+  skip(): void {
+    const first = this.peek();
+    if (first === QUOTE) return void this.stepOverString();
+    if (first !== OPEN_OBJECT && first !== OPEN_ARRAY) return this.stepOverScalar();
+    let depth = 0;
+    do {
+      const c = this.peek();
+      if (c === QUOTE) this.stepOverString();
+      else {
+        if (c === OPEN_OBJECT || c === OPEN_ARRAY) depth++;
+        else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) depth--;
+        else if (c !== COMMA && c !== COLON) {
+          this.stepOverScalar();
+          continue;
+        }
+        this.pos++;
+      }
+    } while (depth > 0);
+  }
+
+  /** Nothing but whitespace may follow the document. */
+  end(): void {
+    if (this.peek() !== -1) throw this.error('the end of the answer');
+  }
+
+  /** The next byte that is not whitespace (the cursor moves to it), or -1 at the end. */
+  peek(): number {
+    const bytes = this.bytes;
+    while (this.pos < bytes.length) {
+      const c = bytes[this.pos]!;
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
+      this.pos++;
+    }
+    return -1;
+  }
+
+  private string(): string {
+    if (this.peek() !== QUOTE) throw this.error('a string');
+    const start = this.pos;
+    const end = this.closingQuote();
+    this.pos = end + 1;
+    if (end < this.backslashFrom(start)) return this.bytes.toString('utf8', start + 1, end);
+    return this.parse(start, end + 1) as string;
+  }
+
+  private stepOverString(): void {
+    this.pos = this.closingQuote() + 1;
+  }
+
+  /** The index of the quote that closes the string opening at the cursor (escaped quotes skipped). */
+  private closingQuote(): number {
+    let at = this.pos + 1;
+    for (;;) {
+      const quote = this.bytes.indexOf(QUOTE, at);
+      if (quote < 0) throw this.error('a closing quote');
+      let backslashes = 0;
+      while (this.bytes[quote - 1 - backslashes] === BACKSLASH) backslashes++;
+      if (backslashes % 2 === 0) return quote;
+      at = quote + 1;
+    }
+  }
+
+  private stepOverScalar(): void {
+    const start = this.pos;
+    const bytes = this.bytes;
+    while (this.pos < bytes.length) {
+      const c = bytes[this.pos]!;
+      if (c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || c === COLON || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) break;
+      this.pos++;
+    }
+    if (this.pos === start) throw this.error('a value');
+  }
+
+  private expect(c: number): void {
+    if (this.peek() !== c) throw this.error(`'${String.fromCharCode(c)}'`);
+    this.pos++;
+  }
+
+  private backslashFrom(at: number): number {
+    if (this.nextBackslash !== Infinity && this.nextBackslash < at) {
+      const found = this.bytes.indexOf(BACKSLASH, at);
+      this.nextBackslash = found < 0 ? Infinity : found;
+    }
+    return this.nextBackslash;
+  }
+
+  private parse(start: number, end: number): unknown {
+    try {
+      return JSON.parse(this.bytes.toString('utf8', start, end));
+    } catch {
+      throw this.error('a JSON value', start);
+    }
+  }
+
+  private error(expected: string, at = this.pos): SyntaxError {
+    const found = at < this.bytes.length ? `'${String.fromCharCode(this.bytes[at]!)}'` : 'the end';
+    return new SyntaxError(`GetRecords answer is not JSON: expected ${expected} at byte ${at} of ${this.bytes.length}, found ${found}`);
+  }
+}
