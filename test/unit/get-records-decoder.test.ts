@@ -65,6 +65,7 @@ const spellings: Record<string, (value: unknown) => string> = {
   indented: (v) => JSON.stringify(v, null, 2).replace(/\n/g, '\r\n\t'),
   'escaped slashes': (v) => JSON.stringify(v).replace(/\//g, '\\/'),
   'escaped letters in strings': (v) => JSON.stringify(v).replace(/"PartitionKey":"p/g, '"PartitionKey":"\\u0070').replace(/"NONE"/g, '"\\u004eONE"'),
+  'escaped letters in names': (v) => JSON.stringify(v).replace(/"Data":/g, '"Dat\\u0061":').replace(/"SequenceNumber":/g, '"Sequence\\u004eumber":').replace(/"NextShardIterator":/g, '"\\u004eextShardIterator":'),
 };
 
 describe('decodeGetRecords', () => {
@@ -92,6 +93,18 @@ describe('decodeGetRecords', () => {
     const text = JSON.stringify(page(random(7)));
     for (let at = 0; at < text.length; at++) {
       assert.throws(() => decodeGetRecords(Buffer.from(text.slice(0, at)), $metadata), (err: unknown) => err instanceof SyntaxError && /GetRecords answer is not JSON: expected .* at byte \d+ of \d+/.test(err.message), `cut at ${at}`);
+    }
+  });
+
+  it('a repeated member counts as the last one, as in JSON.parse', () => {
+    for (const text of ['{"Records":[{"SequenceNumber":"1","Data":"YQ=="}],"Records":null}', '{"NextShardIterator":"a","NextShardIterator":null}', '{"Records":[],"Records":[{"Data":"YQ==","Data":"Yg=="}],"NextShardIterator":null,"NextShardIterator":"b"}']) {
+      assert.deepEqual(decodeGetRecords(Buffer.from(text), $metadata), reference(text), text);
+    }
+  });
+
+  it('Records that are neither an array nor null are a SyntaxError, not an empty page that would move the iterator on', () => {
+    for (const records of ['true', 'false', '{}', '"abc"', '0']) {
+      assert.throws(() => decodeGetRecords(Buffer.from(`{"Records":${records},"NextShardIterator":"next"}`), $metadata), /Records that are not an array/, records);
     }
   });
 

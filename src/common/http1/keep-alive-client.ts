@@ -102,8 +102,14 @@ class Connection {
 
   /** Bytes read into the shared read buffer: valid only during this call (the parser copies what it keeps). */
   read(bytes: Buffer): void {
-    if (this.current) this.current.data(bytes);
-    else this.socket.destroy(); // bytes nobody asked for: out of step
+    try {
+      if (this.current) this.current.data(bytes);
+      else this.socket.destroy(); // bytes nobody asked for: out of step
+    } catch (err) {
+      // Node does not catch what an onread callback throws: fail the request, not the process.
+      this.current?.error(err as Error);
+      this.socket.destroy();
+    }
   }
 
   /** Sends one request and reads its answer; then the connection goes back to the pool, or is closed. */

@@ -22,16 +22,23 @@ export function decodeGetRecords(body: Buffer, $metadata: GetRecordsCommandOutpu
   const out: GetRecordsCommandOutput = { $metadata, Records: undefined };
   for (let more = reader.enter(OPEN_OBJECT, CLOSE_OBJECT); more; more = reader.next(CLOSE_OBJECT)) {
     const name = reader.name();
-    if (name === 'Records' && reader.peek() === OPEN_ARRAY) out.Records = readRecords(reader);
+    if (name === 'Records') out.Records = reader.peek() === OPEN_ARRAY ? readRecords(reader) : noRecords(reader);
     else if (name === 'NextShardIterator') {
       const value = reader.value();
       if (value !== null) out.NextShardIterator = value as string;
+      else delete out.NextShardIterator; // a repeated member: the last one counts, as in JSON.parse
     } else if (name === 'MillisBehindLatest') out.MillisBehindLatest = reader.value() as number;
     else if (name === 'ChildShards') out.ChildShards = reader.value() as GetRecordsCommandOutput['ChildShards'];
     else reader.skip();
   }
   reader.end();
   return out;
+}
+
+/** `"Records": null` is no records; anything else that is not an array is not an answer to trust (an empty page would move the iterator on). */
+function noRecords(reader: JsonReader): undefined {
+  if (reader.value() !== null) throw new SyntaxError('GetRecords answer has Records that are not an array');
+  return undefined;
 }
 
 function readRecords(reader: JsonReader): KinesisRecord[] {
@@ -74,6 +81,7 @@ class JsonReader {
   private pos = 0;
   private nameStart = 0;
   private nameEnd = 0;
+  private escapedName: string | undefined;
   /** Where the next backslash at or after `pos` is (Infinity: none): one search for the whole body. */
   private nextBackslash = -1;
 
@@ -109,13 +117,16 @@ class JsonReader {
     if (this.peek() !== QUOTE) throw this.error('a string');
     this.nameStart = this.pos + 1;
     this.nameEnd = this.closingQuote();
+    // A name spelled with escapes ("Dat\u0061") is compared decoded; the rest as bytes.
+    this.escapedName = this.nameEnd < this.backslashFrom(this.nameStart) ? undefined : (this.parse(this.pos, this.nameEnd + 1) as string);
     this.pos = this.nameEnd + 1;
     this.expect(COLON);
     this.peek();
   }
 
-  /** Whether the name `nameBytes` read is exactly these bytes (an escaped name never matches). */
+  /** Whether the name `nameBytes` read is this one (of plain ASCII letters, as every GetRecords name is). */
   nameIs(name: Buffer): boolean {
+    if (this.escapedName !== undefined) return this.escapedName === name.toString('latin1');
     const start = this.nameStart;
     if (this.nameEnd - start !== name.length) return false;
     for (let i = 0; i < name.length; i++) if (this.bytes[start + i] !== name[i]) return false;
