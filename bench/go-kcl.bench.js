@@ -14,6 +14,8 @@
 //     its rounds takes ~100 s before the idle window.
 // The Go program gets the same credentials, endpoints and per-record work (length, first and last
 // byte) and a 1 s shard-sync interval (its default takes one lease a minute). Needs `npm run build`.
+// Ends with the RSS floor: an empty Node process and one that loaded the SDK clients and ts-kcl, over
+// Go's RSS (the RSS targets are 2x Go; the loaded floor alone is above that).
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
@@ -62,6 +64,7 @@ const byPhase = (lines, phase) => lines.find((l) => l.phase === phase) ?? {};
 const servers = await startServerHost();
 const rows = [];
 const ratios = {};
+const goValues = {};
 try {
   console.log(`machine: ${machine()}`);
   let app = 0;
@@ -111,6 +114,7 @@ try {
   const row = (work, go, ts, fmt, key, raw) => {
     const ratio = ts / go;
     ratios[key] = ratio;
+    goValues[key] = go;
     rows.push([work, fmt(go), fmt(ts), `${ratio.toFixed(2)}`, raw === undefined ? '-' : fmt(raw)]);
   };
   const only = args.only;
@@ -133,11 +137,21 @@ try {
   await servers.stop();
 }
 
+// The RSS floor: what a Node process is before any work, empty and with what ts-kcl loads (the two SDK
+// clients and ts-kcl), against the RSS rows' target (2x Go). Below this no Node consumer can go.
+const floorRss = async (code) => (await runJsonLines(process.execPath, ['--input-type=module', '-e', `${code}; setTimeout(() => console.log(JSON.stringify({ rss: process.memoryUsage().rss })), 500);`]))[0].rss;
+const emptyNode = median([await floorRss(''), await floorRss(''), await floorRss('')]);
+const distUrl = new URL('../dist/index.js', import.meta.url).href;
+const loaded = `await import('@aws-sdk/client-kinesis'); await import('@aws-sdk/client-dynamodb'); await import(${JSON.stringify(distUrl)})`;
+const loadedNode = median([await floorRss(loaded), await floorRss(loaded), await floorRss(loaded)]);
+
 const header = ['work', 'Go KCL', 'ts-kcl', 'ts/Go', 'raw SDK loop'];
 console.log(`\nmedians (rounds: 8 shards ${ROUNDS}, 100 shards ${ROUNDS_100}), contenders alternating in this run:\n`);
 console.log(`| ${header.join(' | ')} |`);
 console.log(`| ${header.map(() => '---').join(' | ')} |`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+const floorRatios = Object.keys(goValues).filter((k) => k.includes('Rss')).map((k) => `${k} ${(loadedNode / goValues[k]).toFixed(2)}`);
+console.log(`\nRSS floor (before any work, medians of 3): empty Node ${mb(emptyNode)}, Node with the SDK clients and ts-kcl loaded ${mb(loadedNode)}; the loaded floor over Go's RSS: ${floorRatios.join(', ')}`);
 // Targets (issue 14): CPU ts/Go <= 1.0, RSS ts/Go <= 2.0.
 const cpuKeys = Object.keys(ratios).filter((k) => k.includes('Cpu'));
 const rssKeys = Object.keys(ratios).filter((k) => k.includes('Rss'));

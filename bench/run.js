@@ -89,6 +89,17 @@ const BENCHES = [
     },
   },
   {
+    name: 'get-records-decode',
+    args: ['bench/get-records-decode.bench.js'],
+    timeoutMs: 180000,
+    target: '(none: the decoder is for memory; CPU near JSON.parse)',
+    // get-records-decode: decoder/JSON.parse CPU 1.15, 0.59, 0.27 (medians of 15 rounds, alternating)
+    parse: (line) => {
+      const m = line.match(/get-records-decode: decoder\/JSON.parse CPU (.*) \(medians/);
+      return m && { figure: `CPU per page vs JSON.parse: ${m[1]} (5,000 x 200 B, 10,000 x 1 KiB, 100 x 25 KiB)`, baseline: 'JSON.parse of the text', ratio: m[1].split(', ').at(0) + 'x', met: undefined };
+    },
+  },
+  {
     name: 'latency',
     args: ['--import', 'tsx', 'bench/latency.bench.ts'],
     requires: 'bench/latency.bench.ts',
