@@ -2,6 +2,7 @@ import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Http1ParseError, Http1ResponseParser, type Http1Response } from '../../src/common/http1/response-parser.ts';
 import { KeepAliveHttp1Client } from '../../src/common/http1/keep-alive-client.ts';
@@ -658,5 +659,61 @@ describe('KeepAliveHttp1Client on the wire', () => {
       await once(server, 'close');
       await assert.rejects(within(5000, 'the request', send(clientFor(t), origin)), { code: 'ECONNREFUSED' });
     });
+  });
+});
+
+// A self-signed test certificate for 127.0.0.1 (EC P-256, valid until 2126), made for this file alone.
+const TEST_TLS_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgAMYlqXcgycyo5izK
+waJWaTyo9N6mXLov06hWJq267aKhRANCAAQNC05QeX/ka1Pgc4x9fefWVAwEJvr1
+eaRZGQ2LnNTE5TQ8XLjeTykjBxOgXs5nVJ9w/QZcBrsNonlQ4mivRM+i
+-----END PRIVATE KEY-----`;
+const TEST_TLS_CERT = `-----BEGIN CERTIFICATE-----
+MIIBkTCCATagAwIBAgIUQK6c+yu1fWMBjLBuJPwB5wUYdPMwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTIwMjE0NDExM1oYDzIxMjYxMTA4
+MTQ0MTEzWjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAQNC05QeX/ka1Pgc4x9fefWVAwEJvr1eaRZGQ2LnNTE5TQ8XLjeTykj
+BxOgXs5nVJ9w/QZcBrsNonlQ4mivRM+io2QwYjAdBgNVHQ4EFgQUTswm/HLIeyrd
+joyebnnVIDGc/UYwHwYDVR0jBBgwFoAUTswm/HLIeyrdjoyebnnVIDGc/UYwDwYD
+VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0kAMEYC
+IQCzBQswMDKomInyC6Gg0rt/9ddPJuIg15ZPPYK0j6JSdAIhAPxSR1K0Gs7chJbe
+kOKK7C/ywCQXpWVXxV0XY8XdPN5U
+-----END CERTIFICATE-----`;
+
+describe('KeepAliveHttp1Client over TLS (node:tls reads into the shared buffer too)', () => {
+  it('Content-Length, chunked and close-framed answers come whole, the first two on one connection', async (t) => {
+    // The test certificate is self-signed; the client checks certificates as Node does by default.
+    const before = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    t.after(() => (before === undefined ? delete process.env.NODE_TLS_REJECT_UNAUTHORIZED : (process.env.NODE_TLS_REJECT_UNAUTHORIZED = before)));
+    const large = Buffer.alloc(3 << 20);
+    for (let i = 0; i < large.length; i++) large[i] = (i * 7) & 0xff;
+    let connections = 0;
+    const server = createHttpsServer({ key: TEST_TLS_KEY, cert: TEST_TLS_CERT }, (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.url === '/large') res.setHeader('content-length', large.length).end(large);
+        else if (req.url === '/chunked') {
+          res.write('hel');
+          res.end('lo');
+        } else res.setHeader('connection', 'close').end('until the close');
+      });
+    });
+    server.on('secureConnection', () => connections++);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    t.after(async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    });
+    const origin = new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const client = clientFor(t);
+    for (let i = 0; i < 2; i++) assert.ok((await send(client, origin, { path: '/large' })).body.equals(large), `large body ${i}`);
+    assert.equal((await send(client, origin, { path: '/chunked' })).body.toString(), 'hello');
+    assert.equal(connections, 1);
+    const closed = await send(client, origin, { path: '/close' });
+    assert.equal(closed.body.toString(), 'until the close');
+    assert.equal(closed.keepAlive, false);
   });
 });
