@@ -119,13 +119,14 @@ async function scriptedServer(t: TestContext, onRequest: (socket: Socket, reques
   return { origin, connections, closed, requests };
 }
 
-/** A node:http server; `handler` gets the whole request body. Counts accepted connections. */
-async function httpServer(t: TestContext, handler: (req: IncomingMessage, body: Buffer, res: ServerResponse) => void) {
-  const server = createHttpServer((req, res) => {
+/** A node:http server (node:https with `tls`); `handler` gets the whole request body. Counts accepted connections. */
+async function httpServer(t: TestContext, handler: (req: IncomingMessage, body: Buffer, res: ServerResponse) => void, tls?: { key: string; cert: string }) {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => handler(req, Buffer.concat(chunks), res));
-  });
+  };
+  const server = tls ? createHttpsServer(tls, onRequest) : createHttpServer(onRequest);
   const stats = { connections: 0, open: 0, maxOpen: 0 };
   server.on('connection', (socket: Socket) => {
     stats.connections++;
@@ -133,6 +134,7 @@ async function httpServer(t: TestContext, handler: (req: IncomingMessage, body: 
     socket.on('close', () => stats.open--);
   });
   const origin = await listen(server);
+  if (tls) origin.protocol = 'https:';
   t.after(async () => {
     server.closeAllConnections();
     server.close();
@@ -688,30 +690,22 @@ describe('KeepAliveHttp1Client over TLS (node:tls reads into the shared buffer t
     t.after(() => (before === undefined ? delete process.env.NODE_TLS_REJECT_UNAUTHORIZED : (process.env.NODE_TLS_REJECT_UNAUTHORIZED = before)));
     const large = Buffer.alloc(3 << 20);
     for (let i = 0; i < large.length; i++) large[i] = (i * 7) & 0xff;
-    let connections = 0;
-    const server = createHttpsServer({ key: TEST_TLS_KEY, cert: TEST_TLS_CERT }, (req, res) => {
-      req.resume();
-      req.on('end', () => {
+    const srv = await httpServer(
+      t,
+      (req, _body, res) => {
         if (req.url === '/large') res.setHeader('content-length', large.length).end(large);
         else if (req.url === '/chunked') {
           res.write('hel');
           res.end('lo');
         } else res.setHeader('connection', 'close').end('until the close');
-      });
-    });
-    server.on('secureConnection', () => connections++);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    t.after(async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    });
-    const origin = new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      },
+      { key: TEST_TLS_KEY, cert: TEST_TLS_CERT },
+    );
+    const origin = srv.origin;
     const client = clientFor(t);
     for (let i = 0; i < 2; i++) assert.ok((await send(client, origin, { path: '/large' })).body.equals(large), `large body ${i}`);
     assert.equal((await send(client, origin, { path: '/chunked' })).body.toString(), 'hello');
-    assert.equal(connections, 1);
+    assert.equal(srv.stats.connections, 1);
     const closed = await send(client, origin, { path: '/close' });
     assert.equal(closed.body.toString(), 'until the close');
     assert.equal(closed.keepAlive, false);
