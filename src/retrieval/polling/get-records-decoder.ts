@@ -21,14 +21,14 @@ export function decodeGetRecords(body: Buffer, $metadata: GetRecordsCommandOutpu
   const reader = new JsonReader(body);
   const out: GetRecordsCommandOutput = { $metadata, Records: undefined };
   for (let more = reader.enter(OPEN_OBJECT, CLOSE_OBJECT); more; more = reader.next(CLOSE_OBJECT)) {
-    const name = reader.name();
-    if (name === 'Records') out.Records = reader.peek() === OPEN_ARRAY ? readRecords(reader) : noRecords(reader);
-    else if (name === 'NextShardIterator') {
+    reader.name();
+    if (reader.nameIs(RECORDS)) out.Records = reader.peek() === OPEN_ARRAY ? readRecords(reader) : noRecords(reader);
+    else if (reader.nameIs(NEXT_SHARD_ITERATOR)) {
       const value = reader.value();
       if (value !== null) out.NextShardIterator = value as string;
       else delete out.NextShardIterator; // a repeated member: the last one counts, as in JSON.parse
-    } else if (name === 'MillisBehindLatest') out.MillisBehindLatest = reader.value() as number;
-    else if (name === 'ChildShards') out.ChildShards = reader.value() as GetRecordsCommandOutput['ChildShards'];
+    } else if (reader.nameIs(MILLIS_BEHIND_LATEST)) out.MillisBehindLatest = reader.value() as number;
+    else if (reader.nameIs(CHILD_SHARDS)) out.ChildShards = reader.value() as GetRecordsCommandOutput['ChildShards'];
     else reader.skip();
   }
   reader.end();
@@ -47,7 +47,11 @@ function readRecords(reader: JsonReader): KinesisRecord[] {
   return records;
 }
 
-/** A record's member names, matched on their bytes so that no name becomes a string. */
+/** The member names read, matched on their bytes so that no name becomes a string. */
+const RECORDS = Buffer.from('Records');
+const NEXT_SHARD_ITERATOR = Buffer.from('NextShardIterator');
+const MILLIS_BEHIND_LATEST = Buffer.from('MillisBehindLatest');
+const CHILD_SHARDS = Buffer.from('ChildShards');
 const DATA = Buffer.from('Data');
 const SEQUENCE_NUMBER = Buffer.from('SequenceNumber');
 const PARTITION_KEY = Buffer.from('PartitionKey');
@@ -58,7 +62,7 @@ function readRecord(reader: JsonReader): KinesisRecord {
   let data: Buffer | undefined;
   const record: KinesisRecord = { SequenceNumber: undefined, PartitionKey: undefined, Data: undefined };
   for (let more = reader.enter(OPEN_OBJECT, CLOSE_OBJECT); more; more = reader.next(CLOSE_OBJECT)) {
-    reader.nameBytes();
+    reader.name();
     if (reader.nameIs(DATA)) data = reader.base64();
     else if (reader.nameIs(SEQUENCE_NUMBER)) record.SequenceNumber = reader.value() as string;
     else if (reader.nameIs(PARTITION_KEY)) record.PartitionKey = reader.value() as string;
@@ -104,16 +108,8 @@ class JsonReader {
     throw this.error(`',' or '${String.fromCharCode(close)}'`, this.pos - 1);
   }
 
-  /** A member's name, the cursor left on its value. */
-  name(): string {
-    const name = this.string();
-    this.expect(COLON);
-    this.peek();
-    return name;
-  }
-
-  /** A member's name left as bytes (for `nameIs`), the cursor left on its value. */
-  nameBytes(): void {
+  /** Reads a member's name for `nameIs`, as bytes, and leaves the cursor on its value. */
+  name(): void {
     if (this.peek() !== QUOTE) throw this.error('a string');
     this.nameStart = this.pos + 1;
     this.nameEnd = this.closingQuote();
@@ -124,7 +120,7 @@ class JsonReader {
     this.peek();
   }
 
-  /** Whether the name `nameBytes` read is this one (of plain ASCII letters, as every GetRecords name is). */
+  /** Whether the name `name()` read is this one (of plain ASCII letters, as every GetRecords name is). */
   nameIs(name: Buffer): boolean {
     if (this.escapedName !== undefined) return this.escapedName === name.toString('latin1');
     const start = this.nameStart;
@@ -154,13 +150,7 @@ class JsonReader {
       if (value === null) return Buffer.alloc(0);
       throw this.error('a base64 string');
     }
-    const start = this.pos + 1;
-    const end = this.closingQuote();
-    if (end < this.backslashFrom(start)) {
-      this.pos = end + 1;
-      return Buffer.from(this.bytes.toString('latin1', start, end), 'base64');
-    }
-    return Buffer.from(this.string(), 'base64');
+    return Buffer.from(this.string('latin1'), 'base64'); // base64 is ASCII: latin1 is the cheaper slice
   }
 
   /** Steps over the value at the cursor. */
@@ -200,12 +190,13 @@ class JsonReader {
     return -1;
   }
 
-  private string(): string {
+  /** The string at the cursor: a plain one sliced from the bytes as `encoding`, one with escapes parsed. */
+  private string(encoding: 'utf8' | 'latin1' = 'utf8'): string {
     if (this.peek() !== QUOTE) throw this.error('a string');
     const start = this.pos;
     const end = this.closingQuote();
     this.pos = end + 1;
-    if (end < this.backslashFrom(start)) return this.bytes.toString('utf8', start + 1, end);
+    if (end < this.backslashFrom(start)) return this.bytes.toString(encoding, start + 1, end);
     return this.parse(start, end + 1) as string;
   }
 
