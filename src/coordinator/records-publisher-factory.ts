@@ -12,6 +12,7 @@ import { FanOutConsumerRegistration } from '../retrieval/fanout/consumer-registr
 import { FanOutRecordsPublisher } from '../retrieval/fanout/fan-out-records-publisher.ts';
 import { getRecordsShardEndProbe } from '../retrieval/fanout/shard-end-probe.ts';
 import type { ByteBudget } from '../retrieval/byte-budget.ts';
+import type { IdlePollClock } from '../retrieval/polling/idle-poll-clock.ts';
 
 /** Per publisher: `mayFetch` is checked before every Kinesis call and every batch queued (false stops it). */
 export interface CreatePublisherOptions {
@@ -39,6 +40,8 @@ export function createRecordsPublisherFactory(
   reportError: RetrievalErrorReporter,
   /** The worker's (one per Scheduler, shared by every stream): bounds the record bytes of all its publishers. */
   budget: ByteBudget,
+  /** The worker's: idle shards' polls share wakeups. */
+  idlePolls: IdlePollClock,
 ): RecordsPublisherFactory {
   const timestamp = typeof target.initialPosition === 'object' ? target.initialPosition.timestamp : undefined;
   const r = config.retrieval;
@@ -85,5 +88,6 @@ export function createRecordsPublisherFactory(
       metrics,
       hooks(lease.leaseKey, options),
       budget,
+      idlePolls,
     );
 }

@@ -27,6 +27,7 @@ import { CloudWatchMetricsSink } from '../metrics/cloudwatch-sink.ts';
 import { createOpenTelemetrySink } from '../metrics/opentelemetry-sink.ts';
 import type { Checkpointer } from '../checkpoint/checkpointer.ts';
 import { ByteBudget } from '../retrieval/byte-budget.ts';
+import { IdlePollClock } from '../retrieval/polling/idle-poll-clock.ts';
 import { createStreamRuntime, type StreamRuntime, type StreamRuntimeDeps } from './stream-runtime.ts';
 import { MultiStreamManager } from '../multistream/multi-stream-manager.ts';
 import { StreamTracker } from '../multistream/stream-tracker.ts';
@@ -165,6 +166,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       metrics: this.metrics,
       reportError: (err, key) => this.reportError(err, key),
       budget: new ByteBudget(c.retrieval.maxBytesInFlightPerWorker),
+      idlePolls: new IdlePollClock(),
       signal: this.abort.signal,
       onEndedLeaseDeleted: (key) => this.coordinator?.renewer.drop(key),
     };

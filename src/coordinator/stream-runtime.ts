@@ -10,6 +10,7 @@ import { StreamLeaseRefresher } from '../multistream/stream-lease-refresher.ts';
 import { ShardSyncManager } from './shard-sync-manager.ts';
 import { LeaseCleanupManager } from '../leases/lease-cleanup-manager.ts';
 import type { ByteBudget } from '../retrieval/byte-budget.ts';
+import type { IdlePollClock } from '../retrieval/polling/idle-poll-clock.ts';
 import { createRecordsPublisherFactory, type RecordsPublisherFactory, type RetrievalErrorReporter } from './records-publisher-factory.ts';
 
 /**
@@ -45,6 +46,8 @@ export interface StreamRuntimeDeps {
   reportError: RetrievalErrorReporter;
   /** The worker's bound on record bytes in retrieval, shared by every stream. */
   budget: ByteBudget;
+  /** The worker's: idle shards of every stream poll on shared wakeups. */
+  idlePolls: IdlePollClock;
   /** The worker's: ends the stream's background loops. */
   signal: AbortSignal;
   /** A lease this worker ended was deleted: stop renewing it. */
@@ -89,7 +92,7 @@ export function createStreamRuntime(deps: StreamRuntimeDeps, target: StreamTarge
     streamArn: target.stream.streamArn,
     leases,
     shardSync: new ShardSyncManager(detector, leases, position, c.lease.cleanupLeasesUponShardCompletion, childLogger(logger, { component: 'ShardSync' }), metrics),
-    createPublisher: createRecordsPublisherFactory(c, { stream: target.stream, initialPosition: target.initialPosition }, clients, logger, metrics, reportError, deps.budget),
+    createPublisher: createRecordsPublisherFactory(c, { stream: target.stream, initialPosition: target.initialPosition }, clients, logger, metrics, reportError, deps.budget, deps.idlePolls),
     leaseCleanup,
     logger,
     metrics,

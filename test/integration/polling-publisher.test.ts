@@ -6,6 +6,7 @@ import { startEnv, uniqueName, createStream, putRecords, makeRecords, waitFor, c
 import { FaultProxy } from '../support/fault-proxy.ts';
 import { KinesisDataFetcher } from '../../src/retrieval/polling/kinesis-data-fetcher.ts';
 import { PrefetchRecordsPublisher } from '../../src/retrieval/polling/prefetch-records-publisher.ts';
+import { IdlePollClock } from '../../src/retrieval/polling/idle-poll-clock.ts';
 import type { PublisherHooks, RecordsRetrieved } from '../../src/retrieval/records-publisher.ts';
 import type { HashKeyRange } from '../../src/retrieval/aggregation/index.ts';
 import { aggregate } from '../../src/retrieval/aggregation/index.ts';
@@ -123,5 +124,66 @@ describe('PrefetchRecordsPublisher against kinesalite', () => {
       proxy.clear(GET_RECORDS);
       await p.stop();
     }
+  });
+
+  it('idle shards on one clock poll together, each no closer than its idle interval, and records still come at once', async () => {
+    const stream = uniqueName('idle-clock');
+    const idle = 300;
+    await createStream(env.kinesis, stream, 4);
+    const shards = [0, 1, 2, 3].map((i) => `shardId-00000000000${i}`);
+    /** Every GetRecords start, by shard (the real call follows). */
+    const starts = new Map<string, number[]>(shards.map((s) => [s, []]));
+    class TimedFetcher extends KinesisDataFetcher {
+      override getRecords(iterator: string, signal: AbortSignal): ReturnType<KinesisDataFetcher['getRecords']> {
+        starts.get(this.shardId)!.push(performance.now());
+        return super.getRecords(iterator, signal);
+      }
+    }
+    const clock = new IdlePollClock();
+    const stop = new AbortController();
+    const received: string[] = [];
+    const publishers: PrefetchRecordsPublisher[] = [];
+    const drains: Promise<void>[] = [];
+    for (const shard of shards) {
+      const p = new PrefetchRecordsPublisher(
+        new TimedFetcher(kinesis, { streamName: stream }, shard, 100, 5000),
+        { checkpoint: TRIM_HORIZON },
+        undefined,
+        { idleTimeBetweenReadsMs: idle, maxPendingBatches: 1, maxPendingBytes: 1 << 20, maxPendingRecords: 1000 },
+        silentLogger,
+        new Metrics('NONE', [], silentLogger),
+        {},
+        undefined,
+        clock,
+      );
+      publishers.push(p);
+      drains.push((async () => {
+        for (;;) received.push(...text(await p.next(stop.signal)));
+      })().catch(() => undefined));
+      await new Promise((resolve) => setTimeout(resolve, 75)); // each shard on its own phase
+    }
+    try {
+      await waitFor(() => shards.every((s) => starts.get(s)!.length >= 6), 'six polls on every shard', 20000);
+      // The last three rounds: all four shards' calls start within a few milliseconds of each other.
+      for (let back = 1; back <= 3; back++) {
+        const round = shards.map((s) => starts.get(s)!.at(-back)!);
+        const spread = Math.max(...round) - Math.min(...round);
+        assert.ok(spread < 40, `round -${back}: the shards' calls spread over ${spread.toFixed(0)} ms`);
+      }
+      for (const s of shards) {
+        const t = starts.get(s)!;
+        // Past the pacer's first step (200 ms after the first empty page), every gap is at least the idle interval.
+        for (let i = 2; i < t.length; i++) assert.ok(t[i]! - t[i - 1]! >= idle - 1, `${s}: polls ${(t[i]! - t[i - 1]!).toFixed(0)} ms apart`);
+      }
+      const t0 = performance.now();
+      await putRecords(env.kinesis, stream, [{ partitionKey: 'pk', data: 'wake' }]);
+      await waitFor(() => received.includes('wake'), 'the record on an idle shard', 5000, 10);
+      assert.ok(performance.now() - t0 < 2 * idle + 200, 'within one idle interval (and a wait to meet the others at most)');
+    } finally {
+      stop.abort();
+      await Promise.all(publishers.map((p) => p.stop()));
+      await Promise.all(drains);
+    }
+    assert.equal(clock.planned, 0, 'stopped publishers leave no wakeup behind');
   });
 });

@@ -14,8 +14,10 @@ describe('PollPacer', () => {
       gaps.push(pacer.spacing());
     }
     assert.deepEqual(gaps, [400, 800, 1500, 1500, 1500]);
+    assert.equal(pacer.isIdle(), true, 'idle once backed off to the idle interval');
     pacer.afterPage(1, 0);
     assert.equal(pacer.spacing(), MIN_POLL_SPACING_MS, 'back at the read limit as soon as records arrive');
+    assert.equal(pacer.isIdle(), false);
   });
 
   it('treats an empty page that is behind the tip by at least the idle interval as records to come', () => {
@@ -23,6 +25,7 @@ describe('PollPacer', () => {
     pacer.afterPage(0, 0);
     pacer.afterPage(0, 0);
     assert.equal(pacer.spacing(), 400);
+    assert.equal(pacer.isIdle(), false, 'still backing off');
     pacer.afterPage(0, 5000);
     assert.equal(pacer.spacing(), MIN_POLL_SPACING_MS);
     pacer.afterPage(0, 999);
@@ -34,6 +37,9 @@ describe('PollPacer', () => {
     for (let i = 0; i < 4; i++) {
       pacer.afterPage(0, 0);
       assert.equal(pacer.spacing(), 200);
+      assert.equal(pacer.isIdle(), true, 'an empty page at the tip is idle at once');
     }
+    pacer.afterPage(3, 0);
+    assert.equal(pacer.isIdle(), false, 'a page with records is not, at the same spacing');
   });
 });

@@ -9,6 +9,7 @@ export const MIN_POLL_SPACING_MS = 200;
  */
 export class PollPacer {
   private spacingMs = 0;
+  private idle = false;
 
   constructor(private readonly idleTimeBetweenReadsMs: number) {}
 
@@ -17,10 +18,16 @@ export class PollPacer {
     return this.spacingMs;
   }
 
+  /** True once empty pages at the tip have backed the spacing off to the idle interval. */
+  isIdle(): boolean {
+    return this.idle;
+  }
+
   /** After a page: `records` returned, `millisBehindLatest` as Kinesis reported it. */
   afterPage(records: number, millisBehindLatest: number): void {
     const idle = this.idleTimeBetweenReadsMs;
     if (records > 0 || millisBehindLatest >= idle) this.spacingMs = MIN_POLL_SPACING_MS;
     else this.spacingMs = Math.min(idle, Math.max(MIN_POLL_SPACING_MS, this.spacingMs * 2));
+    this.idle = records === 0 && millisBehindLatest < idle && this.spacingMs === idle;
   }
 }

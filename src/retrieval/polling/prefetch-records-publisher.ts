@@ -4,6 +4,7 @@ import { fetchForbidden } from '../fetch-permission.ts';
 import { FailureStreak } from '../failure-streak.ts';
 import type { KinesisDataFetcher, IteratorPosition } from './kinesis-data-fetcher.ts';
 import { PollPacer } from './poll-pacer.ts';
+import type { IdlePollClock } from './idle-poll-clock.ts';
 import type { ExtendedSequenceNumber } from '../extended-sequence-number.ts';
 import type { HashKeyRange } from '../aggregation/index.ts';
 import { toChildShards, toClientRecords } from '../records-converter.ts';
@@ -63,6 +64,8 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     private readonly metrics: Metrics,
     private readonly hooks: PublisherHooks = {},
     private readonly budget?: ByteBudget,
+    /** The worker's: lines idle polls up with other shards' (see idle-poll-clock.ts). */
+    private readonly idlePolls?: IdlePollClock,
   ) {
     this.filterAfter = start.checkpoint;
     this.shardBudget = new ShardBudget(budget, logger);
@@ -141,7 +144,7 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     const pacer = new PollPacer(this.options.idleTimeBetweenReadsMs);
     while (!signal.aborted && !this.ended) {
       await this.waitForRoom();
-      await pause(pacer.spacing() - (performance.now() - lastCallStart), signal);
+      await this.untilNextCall(pacer, lastCallStart, signal);
       if (signal.aborted || this.forbidden()) break;
       const scope = this.metrics.scope('ProcessTask', { ShardId: this.fetcher.shardId });
       let call = 'KinesisDataFetcher.getShardIterator';
@@ -205,6 +208,13 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
         scope.end();
       }
     }
+  }
+
+  /** Waits out the pacer's spacing; an idle shard on the worker's clock, to poll with the others. */
+  private untilNextCall(pacer: PollPacer, lastCallStart: number, signal: AbortSignal): Promise<void> {
+    const due = lastCallStart + pacer.spacing();
+    if (this.idlePolls && pacer.isIdle() && due > performance.now()) return this.idlePolls.wait(due, this.options.idleTimeBetweenReadsMs, signal);
+    return pause(due - performance.now(), signal);
   }
 
   /** Logs and reports one failure by its kind; returns the backoff before the next attempt. */
