@@ -126,17 +126,20 @@ describe('PrefetchRecordsPublisher against kinesalite', () => {
     }
   });
 
-  it('idle shards on one clock poll together, each no closer than its idle interval, and records still come at once', async () => {
+  it('idle shards on one clock poll together, each no closer than its idle interval, and a shard with records polls at the floor', async () => {
     const stream = uniqueName('idle-clock');
-    const idle = 300;
+    const idle = 500;
     await createStream(env.kinesis, stream, 4);
     const shards = [0, 1, 2, 3].map((i) => `shardId-00000000000${i}`);
-    /** Every GetRecords start, by shard (the real call follows). */
-    const starts = new Map<string, number[]>(shards.map((s) => [s, []]));
+    /** Every GetRecords by shard: when it started and how many records it returned (the real call follows). */
+    const calls = new Map<string, Array<{ start: number; records?: number }>>(shards.map((s) => [s, []]));
     class TimedFetcher extends KinesisDataFetcher {
-      override getRecords(iterator: string, signal: AbortSignal): ReturnType<KinesisDataFetcher['getRecords']> {
-        starts.get(this.shardId)!.push(performance.now());
-        return super.getRecords(iterator, signal);
+      override async getRecords(iterator: string, signal: AbortSignal): ReturnType<KinesisDataFetcher['getRecords']> {
+        const call: { start: number; records?: number } = { start: performance.now() };
+        calls.get(this.shardId)!.push(call);
+        const out = await super.getRecords(iterator, signal);
+        call.records = out.Records?.length ?? 0;
+        return out;
       }
     }
     const clock = new IdlePollClock();
@@ -157,28 +160,34 @@ describe('PrefetchRecordsPublisher against kinesalite', () => {
         clock,
       );
       publishers.push(p);
-      drains.push((async () => {
-        for (;;) received.push(...text(await p.next(stop.signal)));
-      })().catch(() => undefined));
-      await new Promise((resolve) => setTimeout(resolve, 75)); // each shard on its own phase
+      drains.push(
+        (async () => {
+          for (;;) received.push(...text(await p.next(stop.signal)));
+        })().catch(() => undefined),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 120)); // each shard on its own phase
     }
+    const starts = (s: string): number[] => calls.get(s)!.map((c) => c.start);
     try {
-      await waitFor(() => shards.every((s) => starts.get(s)!.length >= 6), 'six polls on every shard', 20000);
+      await waitFor(() => shards.every((s) => calls.get(s)!.length >= 6), 'six polls on every shard', 20000);
       // The last three rounds: all four shards' calls start within a few milliseconds of each other.
       for (let back = 1; back <= 3; back++) {
-        const round = shards.map((s) => starts.get(s)!.at(-back)!);
+        const round = shards.map((s) => starts(s).at(-back)!);
         const spread = Math.max(...round) - Math.min(...round);
         assert.ok(spread < 40, `round -${back}: the shards' calls spread over ${spread.toFixed(0)} ms`);
       }
       for (const s of shards) {
-        const t = starts.get(s)!;
-        // Past the pacer's first step (200 ms after the first empty page), every gap is at least the idle interval.
-        for (let i = 2; i < t.length; i++) assert.ok(t[i]! - t[i - 1]! >= idle - 1, `${s}: polls ${(t[i]! - t[i - 1]!).toFixed(0)} ms apart`);
+        const t = starts(s);
+        // Past the pacer's back-off after the first empty pages (200, then 400 ms), every gap is at least the idle interval.
+        for (let i = 3; i < t.length; i++) assert.ok(t[i]! - t[i - 1]! >= idle - 1, `${s}: polls ${(t[i]! - t[i - 1]!).toFixed(0)} ms apart`);
       }
-      const t0 = performance.now();
-      await putRecords(env.kinesis, stream, [{ partitionKey: 'pk', data: 'wake' }]);
-      await waitFor(() => received.includes('wake'), 'the record on an idle shard', 5000, 10);
-      assert.ok(performance.now() - t0 < 2 * idle + 200, 'within one idle interval (and a wait to meet the others at most)');
+      // 300 records on one shard: three pages of 100, fetched at the 200 ms floor, not on the idle shards' wakeups.
+      await putRecords(env.kinesis, stream, makeRecords(300, 'busy').map((r) => ({ ...r, partitionKey: 'one-shard' })));
+      await waitFor(() => received.length >= 300, 'the 300 records', 10000, 10);
+      const busy = [...calls.values()].find((c) => c.some((call) => (call.records ?? 0) > 0))!;
+      const gaps = busy.slice(1).flatMap((call, i) => ((busy[i]!.records ?? 0) > 0 ? [call.start - busy[i]!.start] : []));
+      assert.ok(gaps.length >= 2, `${gaps.length} polls after pages with records`);
+      for (const gap of gaps) assert.ok(gap >= 199 && gap < idle - 100, `a poll ${gap.toFixed(0)} ms after a page with records`);
     } finally {
       stop.abort();
       await Promise.all(publishers.map((p) => p.stop()));

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { IdlePollClock } from '../../src/retrieval/polling/idle-poll-clock.ts';
 
 /** Each wait's resolution time and the macrotask it resolved in (a counter a setImmediate chain moves on). */
@@ -19,6 +20,7 @@ async function timed(waits: Array<Promise<void>>): Promise<Array<{ at: number; t
 }
 
 const never = new AbortController().signal;
+const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
 describe('IdlePollClock', () => {
   it('wakes polls due within each other\'s slack together, at the latest due time, never before any', async () => {
@@ -42,6 +44,37 @@ describe('IdlePollClock', () => {
     assert.ok(a!.at >= now + 20 && a!.at < now + 100, `the early poll woke at +${(a!.at - now).toFixed(0)} ms`);
     assert.ok(b!.at >= now + 120);
     assert.notEqual(a!.task, b!.task);
+  });
+
+  it('keeps a poll apart from a wakeup planned past its own slack', async () => {
+    const clock = new IdlePollClock();
+    const now = performance.now();
+    const planned = clock.wait(now + 150, 200, never);
+    const hurried = clock.wait(now + 10, 50, never); // must wake by now + 60
+    assert.equal(clock.planned, 2);
+    const [a, b] = await timed([planned, hurried]);
+    assert.ok(b!.at >= now + 10 && b!.at < now + 100, `the hurried poll woke at +${(b!.at - now).toFixed(0)} ms`);
+    assert.ok(a!.at >= now + 150);
+  });
+
+  it('holds every member\'s latest time: a poll due past the earliest of them waits apart', async () => {
+    const clock = new IdlePollClock();
+    const now = performance.now();
+    const a = clock.wait(now + 10, 500, never);
+    const b = clock.wait(now + 20, 30, never); // joins; the wakeup must now fire by now + 50
+    const c = clock.wait(now + 200, 500, never); // fits a's slack, not b's
+    assert.equal(clock.planned, 2);
+    const [wa, wb, wc] = await timed([a, b, c]);
+    assert.equal(wa!.task, wb!.task);
+    assert.ok(wb!.at < now + 120, `b woke at +${(wb!.at - now).toFixed(0)} ms`);
+    assert.ok(wc!.at >= now + 200);
+  });
+
+  it('leaves no abort listener behind on a signal whose wait was woken', async () => {
+    const stop = new AbortController();
+    const clock = new IdlePollClock();
+    for (let i = 0; i < 3; i++) await clock.wait(performance.now() + 5, 50, stop.signal);
+    assert.equal(getEventListeners(stop.signal, 'abort').length, 0);
   });
 
   it('lets a poll wait for a wakeup planned later within its slack (how shards on different phases meet)', async () => {
@@ -77,11 +110,15 @@ describe('IdlePollClock', () => {
     assert.ok(performance.now() - t0 < 50, 'resolved at once');
     const [w] = await timed([other]);
     assert.ok(w!.at >= now + 40 && w!.at < now + 1000, `the other woke at +${(w!.at - now).toFixed(0)} ms: the aborted poll no longer held it back`);
+    const idleTimers = timers();
     const alone = new AbortController();
     const last = clock.wait(performance.now() + 10000, 0, alone.signal);
+    assert.equal(timers(), idleTimers + 1);
     alone.abort();
     await last;
-    assert.equal(clock.planned, 0, 'no timer left behind');
+    assert.equal(clock.planned, 0);
+    assert.equal(timers(), idleTimers, 'no timer left behind');
+    assert.equal(getEventListeners(alone.signal, 'abort').length, 0);
     alone.abort();
     await clock.wait(performance.now() + 10000, 0, alone.signal); // already aborted: at once
   });

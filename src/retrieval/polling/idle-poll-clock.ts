@@ -1,6 +1,7 @@
 /**
- * At most this many idle polls share a wakeup: it bounds the burst of GetRecords calls one wakeup
- * starts (and so the connections they need: the HTTP client keeps up to 50 per endpoint).
+ * At most this many idle polls share a wakeup: it bounds the GetRecords calls one wakeup starts (the
+ * HTTP client keeps up to 50 connections per endpoint). Wakeups of more shards than this may still
+ * fall close together.
  */
 export const MAX_POLLS_PER_WAKEUP = 16;
 
@@ -46,23 +47,21 @@ export class IdlePollClock {
 
   private wakeupFor(dueAt: number, latest: number): Wakeup {
     for (const wakeup of this.wakeups) if (wakeup.size < this.maxPerWakeup && wakeup.fits(dueAt, latest)) return wakeup;
-    const wakeup = new Wakeup(dueAt, latest, () => this.wakeups.delete(wakeup));
+    const wakeup = new Wakeup(() => this.wakeups.delete(wakeup));
     this.wakeups.add(wakeup);
     return wakeup;
   }
 }
 
-/** One planned wakeup: fires at the latest due time of its polls, which is before the earliest of their latest times. */
+/** One planned wakeup: fires at the latest due time of its polls, no later than the earliest of their latest times. */
 class Wakeup {
   /** Each waiter's due and latest times. */
   private readonly waiters = new Map<() => void, { dueAt: number; latest: number }>();
   private timer: NodeJS.Timeout | undefined;
+  private at = -Infinity;
+  private latest = Infinity;
 
-  constructor(
-    private at: number,
-    private latest: number,
-    private readonly done: () => void,
-  ) {}
+  constructor(private readonly done: () => void) {}
 
   get size(): number {
     return this.waiters.size;
@@ -75,8 +74,8 @@ class Wakeup {
   add(waiter: () => void, dueAt: number, latest: number): void {
     this.waiters.set(waiter, { dueAt, latest });
     this.latest = Math.min(this.latest, latest);
-    if (this.timer !== undefined && dueAt <= this.at) return;
-    this.at = Math.max(this.at, dueAt);
+    if (dueAt <= this.at) return;
+    this.at = dueAt;
     this.arm();
   }
 

@@ -210,11 +210,15 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
     }
   }
 
-  /** Waits out the pacer's spacing; an idle shard on the worker's clock, to poll with the others. */
-  private untilNextCall(pacer: PollPacer, lastCallStart: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Waits out the pacer's spacing; an idle shard on the worker's clock, to poll with the others (also
+   * after a failure whose backoff ended before the spacing did: up to one interval later, as any idle poll).
+   */
+  private async untilNextCall(pacer: PollPacer, lastCallStart: number, signal: AbortSignal): Promise<void> {
     const due = lastCallStart + pacer.spacing();
     if (this.idlePolls && pacer.isIdle() && due > performance.now()) return this.idlePolls.wait(due, this.options.idleTimeBetweenReadsMs, signal);
-    return pause(due - performance.now(), signal);
+    // Node's timers count from the event loop's cached clock and can fire a little early: never before due.
+    while (!signal.aborted && performance.now() < due) await pause(due - performance.now() + 1, signal);
   }
 
   /** Logs and reports one failure by its kind; returns the backoff before the next attempt. */
