@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PollPacer, MIN_POLL_SPACING_MS } from '../../src/retrieval/polling/poll-pacer.ts';
+import { PollPacer, MIN_POLL_SPACING_MS, SETTLE_PAGES } from '../../src/retrieval/polling/poll-pacer.ts';
 
 describe('PollPacer', () => {
   it('polls at once first, at the read limit while records come, and backs off on empty pages up to the idle interval', () => {
@@ -14,10 +14,10 @@ describe('PollPacer', () => {
       gaps.push(pacer.spacing());
     }
     assert.deepEqual(gaps, [400, 800, 1500, 1500, 1500]);
-    assert.equal(pacer.isIdle(), true, 'idle once backed off to the idle interval');
+    assert.equal(pacer.slack(), 1500, 'settled at the idle interval: may wait one more to share a wakeup');
     pacer.afterPage(1, 0);
     assert.equal(pacer.spacing(), MIN_POLL_SPACING_MS, 'back at the read limit as soon as records arrive');
-    assert.equal(pacer.isIdle(), false);
+    assert.equal(pacer.slack(), 0);
   });
 
   it('treats an empty page that is behind the tip by at least the idle interval as records to come', () => {
@@ -25,7 +25,7 @@ describe('PollPacer', () => {
     pacer.afterPage(0, 0);
     pacer.afterPage(0, 0);
     assert.equal(pacer.spacing(), 400);
-    assert.equal(pacer.isIdle(), false, 'still backing off');
+    assert.equal(pacer.slack(), 0, 'still backing off');
     pacer.afterPage(0, 5000);
     assert.equal(pacer.spacing(), MIN_POLL_SPACING_MS);
     pacer.afterPage(0, 999);
@@ -34,12 +34,15 @@ describe('PollPacer', () => {
 
   it('never polls closer than the read limit, even with the minimum idle interval', () => {
     const pacer = new PollPacer(200);
-    for (let i = 0; i < 4; i++) {
+    for (let i = 1; i <= 4; i++) {
       pacer.afterPage(0, 0);
       assert.equal(pacer.spacing(), 200);
-      assert.equal(pacer.isIdle(), true, 'an empty page at the tip is idle at once');
+      assert.equal(pacer.slack(), i >= SETTLE_PAGES ? 200 : 0, `after ${i} empty pages`);
     }
     pacer.afterPage(3, 0);
-    assert.equal(pacer.isIdle(), false, 'a page with records is not, at the same spacing');
+    assert.equal(pacer.slack(), 0, 'a page with records ends the slack, at the same spacing');
+    pacer.afterPage(0, 0);
+    pacer.afterPage(0, 0);
+    assert.equal(pacer.slack(), 0, 'and it takes SETTLE_PAGES empty pages again to come back');
   });
 });

@@ -12,7 +12,8 @@ export const MAX_POLLS_PER_WAKEUP = 16;
  * the code) costs more than the call it makes. Lined up, the process wakes once and runs that path
  * 8 times while it is warm: 8 idle shards at 200 ms cost about 40 % less CPU.
  *
- * A wait never ends before its due time and may end up to its slack after it: a poll joins a wakeup
+ * Only shards that have settled into idling wait here (`PollPacer.slack()`); a shard with records keeps its
+ * own pace. A wait never ends before its due time and may end up to its slack after it: a poll joins a wakeup
  * already planned within its slack, or moves that wakeup later if every poll on it can afford the
  * delay. Shards starting on random phases meet on the first round (the slack is one interval); once
  * met, each round moves by the few milliseconds between their calls' starts.

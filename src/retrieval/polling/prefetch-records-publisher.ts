@@ -211,12 +211,13 @@ export class PrefetchRecordsPublisher implements RecordsPublisher {
   }
 
   /**
-   * Waits out the pacer's spacing; an idle shard on the worker's clock, to poll with the others (also
-   * after a failure whose backoff ended before the spacing did: up to one interval later, as any idle poll).
+   * Waits out the pacer's spacing; a shard that has settled into idling on the worker's clock, to poll with
+   * the others (also after a failure whose backoff ended before the spacing did: up to the pacer's slack later).
    */
   private async untilNextCall(pacer: PollPacer, lastCallStart: number, signal: AbortSignal): Promise<void> {
     const due = lastCallStart + pacer.spacing();
-    if (this.idlePolls && pacer.isIdle() && due > performance.now()) return this.idlePolls.wait(due, this.options.idleTimeBetweenReadsMs, signal);
+    const slack = pacer.slack();
+    if (this.idlePolls && slack > 0 && due > performance.now()) return this.idlePolls.wait(due, slack, signal);
     // Node's timers count from the event loop's cached clock and can fire a little early: never before due.
     while (!signal.aborted && performance.now() < due) await pause(due - performance.now() + 1, signal);
   }
