@@ -143,6 +143,18 @@ describe('soak checks', () => {
     assert.deepEqual(rules(input), ['checkpointBackwards']);
   });
 
+  it('count a checkpoint at the holder\'s last value as nothing stored, even after another holder stored more', () => {
+    // w1 lost A silently (taken at 170) and checkpoints its last value again before it learns: a no-op write.
+    const input = clean();
+    for (const e of input.events) if (e.w === 'w1' && (e.t === 'shutdownRequested' || e.t === 'processExit')) e.at += 40;
+    input.events.push(ev('w1', 1, 185, 'cp', { shardId: 'A', seq: '20' }));
+    input.events.sort((a, b) => a.at - b.at);
+    assert.deepEqual(rules(input), []);
+    input.events.push(ev('w1', 1, 185.5, 'cp', { shardId: 'A', seq: '30' }));
+    input.events.sort((a, b) => a.at - b.at);
+    assert.deepEqual(rules(input), ['checkpointBackwards'], 'a lower value that was stored still counts');
+  });
+
   it('detect crashes, unplanned exits and workers deaf to SIGTERM', () => {
     const input = clean();
     input.events.push(ev('w2', 2, 220, 'crash', { kind: 'unhandledRejection', message: 'boom' }));

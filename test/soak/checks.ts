@@ -335,8 +335,12 @@ export function checkCheckpoints(all: Tenure[]): Violation[] {
   for (const t of all)
     for (let i = 1; i < t.cps.length; i++)
       if (rank(t.cps[i]!.seq) < rank(t.cps[i - 1]!.seq)) out.push({ rule: 'checkpointBackwards', detail: `${t.w} on ${t.shardId}: ${t.cps[i]!.seq} after ${t.cps[i - 1]!.seq}`, evidence: { at: t.cps[i]!.at } });
+  // Across holders only what was stored counts: a checkpoint at the holder's last value writes nothing (as
+  // in the Java KCL), so a holder that lost its lease without knowing yet may still see one succeed.
+  const stored = (t: Tenure): { at: number; seq: string; w: string }[] =>
+    t.cps.filter((c, i) => c.seq !== (i === 0 ? t.from : t.cps[i - 1]!.seq)).map((c) => ({ ...c, w: t.w }));
   const byShard = new Map<string, { at: number; seq: string; w: string }[]>();
-  for (const t of all) byShard.set(t.shardId, [...(byShard.get(t.shardId) ?? []), ...t.cps.map((c) => ({ ...c, w: t.w }))]);
+  for (const t of all) byShard.set(t.shardId, [...(byShard.get(t.shardId) ?? []), ...stored(t)]);
   for (const [shardId, cps] of byShard) {
     cps.sort((a, b) => a.at - b.at);
     let max: { at: number; seq: string; w: string } | undefined;
