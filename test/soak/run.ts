@@ -60,6 +60,13 @@ const KCL3_SETTINGS = {
 export const REQUEST_TIMEOUT_MS = 3000;
 /** A recovering worker may need a lease expiry, a taker round and, for new shards, a shard sync. */
 const EXCUSE_TAIL_MS = FAILOVER_MS + 2 * TAKER_MS + SHARD_SYNC_MS;
+/**
+ * Calm after the chaos stops before the workers are stopped: a fault drawn just before it stopped can still
+ * cost a lease after every record was seen (a hung renewal runs to its deadline, the lease expires and is
+ * taken again, its last records redelivered and checkpointed by the new holder). Without this wait the final
+ * table could miss that checkpoint through no fault of the library.
+ */
+const SETTLE_MS = REQUEST_TIMEOUT_MS + FAILOVER_MS + TAKER_MS + 1000;
 /** Two cores shared with other work: timers, stdout and child start-up run late by this much. */
 const SLACK_MS = 2000;
 
@@ -184,6 +191,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         const seen = new Set(cluster.events.flatMap((e) => (e.t === 'rec' ? (e.d ?? []) : [])));
         return producer.acked.every((p) => seen.has(p.id));
       }, 'every acknowledged record processed', options.drainMs, 250));
+      await guard(sleep(calmAt + SETTLE_MS - Date.now()));
     } catch (err) {
       if (options.signal?.aborted) throw err;
       drained = false;
