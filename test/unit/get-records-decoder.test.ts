@@ -108,6 +108,19 @@ describe('decodeGetRecords', () => {
     }
   });
 
+  it('a number JSON.parse rejects is a SyntaxError, not what Number() makes of it (hex, octal, leading zeros, a bare point)', () => {
+    for (const n of ['0x10', '0o7', '0b1', '012', '1.', '-0x1', '1e', '-', '1_0', '-Infinity', '00']) {
+      for (const text of [`{"Records":[],"MillisBehindLatest":${n}}`, `{"Records":[{"SequenceNumber":"1","Data":"YQ==","ApproximateArrivalTimestamp":${n}}]}`]) {
+        assert.throws(() => JSON.parse(text), SyntaxError, `JSON.parse takes ${text}`);
+        assert.throws(() => decodeGetRecords(Buffer.from(text), $metadata), (err: unknown) => err instanceof SyntaxError && /expected a JSON value/.test(err.message), text);
+      }
+    }
+    for (const n of ['0', '-0', '12', '1.5', '-1.5e3', '1E+2', '2e-2', '1739999999.123']) {
+      const text = `{"Records":[{"SequenceNumber":"1","Data":"YQ==","ApproximateArrivalTimestamp":${n}}],"MillisBehindLatest":${n}}`;
+      assert.deepEqual(decodeGetRecords(Buffer.from(text), $metadata), reference(text), text);
+    }
+  });
+
   it('bytes after the answer, and a Data that is not a string, are SyntaxErrors too', () => {
     assert.throws(() => decodeGetRecords(Buffer.from('{"Records":[]} x'), $metadata), /expected the end of the answer at byte 15/);
     assert.throws(() => decodeGetRecords(Buffer.from('{"Records":[]}{}'), $metadata), SyntaxError);

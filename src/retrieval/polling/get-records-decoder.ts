@@ -75,6 +75,9 @@ function readRecord(reader: JsonReader): KinesisRecord {
   return record;
 }
 
+/** JSON's number grammar (RFC 8259, section 6). */
+const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+
 /**
  * A forward-only reader of one JSON document in a Buffer: just enough structure for the decoder above.
  * Strings without escapes (all of a Kinesis answer in practice) are sliced from the bytes; a string
@@ -135,10 +138,11 @@ class JsonReader {
     const start = this.pos;
     this.skip();
     const first = this.bytes[start]!;
-    // A JSON number is also a JavaScript numeric literal, and Number() needs no parser.
+    // Number() reads a JSON number as JSON.parse does, and needs no parser; it also takes what JSON
+    // does not ("0x10", "012", "1."), which the grammar check sends to JSON.parse to be refused.
     if ((first >= 0x30 && first <= 0x39) || first === 0x2d) {
-      const n = Number(this.bytes.toString('latin1', start, this.pos));
-      if (!Number.isNaN(n)) return n;
+      const text = this.bytes.toString('latin1', start, this.pos);
+      if (JSON_NUMBER.test(text)) return Number(text);
     }
     return this.parse(start, this.pos);
   }
