@@ -30,7 +30,7 @@ const guard = setTimeout(() => {
 }, opts.timeoutMs ?? 120000);
 guard.unref();
 
-// With opts.profileTo: a CPU profile of the idle window only (node:inspector), for bench/lib/profile-summary.js.
+// With opts.profileTo: a CPU profile of the idle window only (opts.drainProfileTo: of the drain, main thread) (node:inspector), for bench/lib/profile-summary.js.
 async function profileStart() {
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
@@ -115,6 +115,7 @@ async function kcl() {
       process.stderr.write(`progress ${JSON.stringify(line)}\n`);
     }, opts.progressMs).unref();
   }
+  const drainSession = opts.drainProfileTo ? await profileStart() : undefined;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   scheduler.run().catch((err) => {
@@ -123,6 +124,7 @@ async function kcl() {
   });
   await drained;
   emit('drained', { records: delivered, cpuUs: us(process.cpuUsage(cpu0)), wallMs: performance.now() - t0, touched });
+  if (drainSession) await profileStop(drainSession, opts.drainProfileTo);
   const session = opts.profileTo ? await profileStart() : undefined;
   const cpu1 = process.cpuUsage();
   await sleep(opts.idleMs ?? 20000);
