@@ -30,7 +30,8 @@ const guard = setTimeout(() => {
 }, opts.timeoutMs ?? 120000);
 guard.unref();
 
-// With opts.profileTo: a CPU profile of the idle window only (opts.drainProfileTo: of the drain, main thread) (node:inspector), for bench/lib/profile-summary.js.
+// CPU profiles (node:inspector) for bench/lib/profile-summary.js: opts.profileTo of the idle window only,
+// opts.drainProfileTo of the drain only (main thread: the renewal thread is not in it).
 async function profileStart() {
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
