@@ -121,6 +121,21 @@ describe('decodeGetRecords', () => {
     }
   });
 
+  it('an arrival time in any JSON spelling gives the milliseconds Math.round(seconds * 1000) gives, on the digits path and off it', () => {
+    const next = random(11);
+    const digits = (n: number, first = '123456789'): string => Array.from({ length: n }, (_, i) => (i === 0 ? first : '0123456789')[Math.floor(next() * (i === 0 ? first.length : 10))]).join('');
+    const times = ['1764680000.123', '1764680000.1', '1764680000.12', '1764680000', '1764680000.999', '999999999999.999', '999999999999.9995', '1000000000000.5', '1764680000.1235', '0', '0.5', '0.0005', '-1.5', '1.0e3', '1E-3', '9007199254740.993'];
+    for (let i = 0; i < 2000; i++) {
+      const fraction = Math.floor(next() * 6);
+      times.push(`${digits(1 + Math.floor(next() * 14))}${fraction ? `.${digits(fraction, '0123456789')}` : ''}${next() < 0.1 ? `e${Math.floor(next() * 5) - 2}` : ''}`);
+    }
+    for (const t of times.filter((t) => Math.abs(Number(t)) <= 8.64e12)) { // beyond it both are an Invalid Date, which deepEqual never equates
+      for (const text of [`{"Records":[{"ApproximateArrivalTimestamp":${t},"SequenceNumber":"1","Data":"YQ=="}]}`, `{"Records":[{"SequenceNumber":"1","Data":"YQ==","ApproximateArrivalTimestamp":${t}}]}`, `{"Records":[{"Data":"YQ==","ApproximateArrivalTimestamp":${t} }]}`]) {
+        assert.deepEqual(decodeGetRecords(Buffer.from(text), $metadata), reference(text), text);
+      }
+    }
+  });
+
   it('bytes after the answer, and a Data that is not a string, are SyntaxErrors too', () => {
     assert.throws(() => decodeGetRecords(Buffer.from('{"Records":[]} x'), $metadata), /expected the end of the answer at byte 15/);
     assert.throws(() => decodeGetRecords(Buffer.from('{"Records":[]}{}'), $metadata), SyntaxError);

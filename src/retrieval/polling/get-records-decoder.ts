@@ -8,6 +8,7 @@ const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
+const DOT = 0x2e;
 
 /**
  * GetRecords' JSON answer, read straight from its bytes into what `GetRecordsCommand` returns (`Data`
@@ -66,7 +67,7 @@ function readRecord(reader: JsonReader): KinesisRecord {
     if (reader.nameIs(DATA)) data = reader.base64();
     else if (reader.nameIs(SEQUENCE_NUMBER)) record.SequenceNumber = reader.value() as string;
     else if (reader.nameIs(PARTITION_KEY)) record.PartitionKey = reader.value() as string;
-    else if (reader.nameIs(ARRIVAL)) record.ApproximateArrivalTimestamp = new Date(Math.round((reader.value() as number) * 1000));
+    else if (reader.nameIs(ARRIVAL)) record.ApproximateArrivalTimestamp = new Date(reader.thousandths());
     else if (reader.nameIs(ENCRYPTION_TYPE)) record.EncryptionType = reader.value() as KinesisRecord['EncryptionType'];
     else reader.skip();
   }
@@ -74,6 +75,11 @@ function readRecord(reader: JsonReader): KinesisRecord {
   record.Data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return record;
 }
+
+const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
+
+/** Whether `c` is where a number, `true`, `false` or `null` ends (the end of the bytes is not: a cut answer). */
+const endsScalar = (c: number | undefined): boolean => c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || c === COLON || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** JSON's number grammar (RFC 8259, section 6). */
 const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
@@ -145,6 +151,33 @@ class JsonReader {
       if (JSON_NUMBER.test(text)) return Number(text);
     }
     return this.parse(start, this.pos);
+  }
+
+  /**
+   * The number at the cursor times 1000, rounded, as `Math.round(value() * 1000)` reads it: arrival times
+   * (seconds) to milliseconds. Kinesis writes them with up to 3 decimals; those are read from the digits,
+   * without a string or a regular expression. Up to 12 digits before the point keeps the result an exact
+   * integer, and one `Math.round(Number(text) * 1000)` also gives (its rounding error stays under 0.2).
+   * Anything else (a sign, a leading zero, more decimals, an exponent, not a number) takes `value()`.
+   */
+  thousandths(): number {
+    const bytes = this.bytes;
+    const start = this.pos;
+    let at = start;
+    let whole = 0;
+    if (bytes[at] !== 0x30) for (; at < start + 12 && isDigit(bytes[at]); at++) whole = whole * 10 + bytes[at]! - 0x30;
+    let scale = 1000;
+    let fraction = 0;
+    if (at > start && bytes[at] === DOT) {
+      const digits = ++at;
+      for (; at < digits + 3 && isDigit(bytes[at]); at++, scale /= 10) fraction = fraction * 10 + bytes[at]! - 0x30;
+      if (at === digits) scale = 0; // "1." is not JSON
+    }
+    if (at > start && scale > 0 && endsScalar(bytes[at])) {
+      this.pos = at;
+      return whole * 1000 + fraction * scale;
+    }
+    return Math.round((this.value() as number) * 1000);
   }
 
   /** The base64 string at the cursor, decoded; `null` decodes to no bytes, as `Buffer.from('')` does. */
@@ -224,11 +257,7 @@ class JsonReader {
   private stepOverScalar(): void {
     const start = this.pos;
     const bytes = this.bytes;
-    while (this.pos < bytes.length) {
-      const c = bytes[this.pos]!;
-      if (c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || c === COLON || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) break;
-      this.pos++;
-    }
+    while (this.pos < bytes.length && !endsScalar(bytes[this.pos])) this.pos++;
     if (this.pos === start) throw this.error('a value');
   }
 
