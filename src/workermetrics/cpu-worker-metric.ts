@@ -52,34 +52,50 @@ class CpuDelta {
   }
 }
 
-/** cgroup v2: cpu.stat `usage_usec`, limit from cpu.max (`max` = the effective cpuset). */
-export class Cgroupv2CpuWorkerMetric implements WorkerMetric {
+/** A cgroup's CPU time against its limit: v1 and v2 differ only in the files they read and the unit. */
+abstract class CgroupCpuWorkerMetric implements WorkerMetric {
   readonly shortName = WorkerMetricType.CPU;
   private limit = -1;
   private readonly delta = new CpuDelta();
 
   /**
-   * A CPU metric of this process alone.
+   * A CPU metric of this worker's cgroup.
    * @param maxUtilization the operating range's ceiling, in percent (Java's default 100).
-   * @param cpuUsage this process's CPU time (injectable for tests).
+   * @param read reads the first line of a cgroup file (injectable for tests).
    * @param now the wall clock.
-   * @param cores the cores Node may use.
+   * @param root where the cgroup hierarchy is mounted.
    */
   constructor(
     readonly maxUtilization = 100,
-    private readonly read: ReadFirstLine = readFirstLine,
+    protected readonly read: ReadFirstLine = readFirstLine,
     private readonly now: Millis = Date.now,
-    private readonly root = '/sys/fs/cgroup/',
+    protected readonly root = '/sys/fs/cgroup/',
   ) {}
 
   capture(): number {
     if (this.limit === -1) this.limit = this.cpuLimit();
-    const usageUsec = Number.parseInt(this.read(`${this.root}cpu.stat`).split(' ')[1] ?? '', 10);
-    if (Number.isNaN(usageUsec)) throw new Error('cpu.stat has no usage_usec');
-    return checkedValue(this.delta.share(usageUsec, this.now() * 1000, this.limit));
+    return checkedValue(this.delta.share(this.usage(), this.now() * this.unitsPerMs, this.limit));
   }
 
-  private cpuLimit(): number {
+  /** The cgroup's CPU time so far, in its own unit. */
+  protected abstract usage(): number;
+  /** That unit in a millisecond. */
+  protected abstract readonly unitsPerMs: number;
+  /** The cores the cgroup may use (fractional under a quota); read once. */
+  protected abstract cpuLimit(): number;
+}
+
+/** cgroup v2: cpu.stat `usage_usec`, limit from cpu.max (`max` = the effective cpuset). */
+export class Cgroupv2CpuWorkerMetric extends CgroupCpuWorkerMetric {
+  protected readonly unitsPerMs = 1000;
+
+  protected usage(): number {
+    const usageUsec = Number.parseInt(this.read(`${this.root}cpu.stat`).split(' ')[1] ?? '', 10);
+    if (Number.isNaN(usageUsec)) throw new Error('cpu.stat has no usage_usec');
+    return usageUsec;
+  }
+
+  protected cpuLimit(): number {
     const [max, period] = this.read(`${this.root}cpu.max`).split(' ');
     if (max === 'max') return cpusInCpuSet(this.read(`${this.root}cpuset.cpus.effective`));
     return Number.parseFloat(max!) / Number.parseInt(period!, 10);
@@ -87,32 +103,14 @@ export class Cgroupv2CpuWorkerMetric implements WorkerMetric {
 }
 
 /** cgroup v1: cpuacct.usage (ns), limit from cfs_quota_us / cfs_period_us (-1 = the effective cpuset). */
-export class Cgroupv1CpuWorkerMetric implements WorkerMetric {
-  readonly shortName = WorkerMetricType.CPU;
-  private limit = -1;
-  private readonly delta = new CpuDelta();
+export class Cgroupv1CpuWorkerMetric extends CgroupCpuWorkerMetric {
+  protected readonly unitsPerMs = 1e6;
 
-  /**
-   * A CPU metric of this process alone.
-   * @param maxUtilization the operating range's ceiling, in percent (Java's default 100).
-   * @param cpuUsage this process's CPU time (injectable for tests).
-   * @param now the wall clock.
-   * @param cores the cores Node may use.
-   */
-  constructor(
-    readonly maxUtilization = 100,
-    private readonly read: ReadFirstLine = readFirstLine,
-    private readonly now: Millis = Date.now,
-    private readonly root = '/sys/fs/cgroup/',
-  ) {}
-
-  capture(): number {
-    if (this.limit === -1) this.limit = this.cpuLimit();
-    const usageNanos = Number.parseInt(this.read(`${this.root}cpu/cpuacct.usage`), 10);
-    return checkedValue(this.delta.share(usageNanos, this.now() * 1e6, this.limit));
+  protected usage(): number {
+    return Number.parseInt(this.read(`${this.root}cpu/cpuacct.usage`), 10);
   }
 
-  private cpuLimit(): number {
+  protected cpuLimit(): number {
     const quota = Number.parseInt(this.read(`${this.root}cpu/cpu.cfs_quota_us`), 10);
     const period = Number.parseInt(this.read(`${this.root}cpu/cpu.cfs_period_us`), 10);
     if (quota === -1) return cpusInCpuSet(this.read(`${this.root}cpuset/cpuset.effective_cpus`));
