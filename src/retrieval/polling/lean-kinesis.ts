@@ -4,6 +4,7 @@ import { pause } from '../../common/backoff.ts';
 import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES } from '../../common/aws-error-classification.ts';
 import { sdkEndpointParams, type SdkEndpointConfig } from '../../common/sdk-endpoint.ts';
 import { AwsServiceError, parseAwsJsonError } from '../../common/aws-service-error.ts';
+import { awsJsonHeaders, KINESIS_JSON } from '../../common/aws-json-protocol.ts';
 import { http1ClientOf } from '../../common/http1/client-registry.ts';
 import type { AbortLike } from '../../common/deadline.ts';
 import type { KeepAliveHttp1Client } from '../../common/http1/keep-alive-client.ts';
@@ -134,12 +135,7 @@ export class LeanKinesis {
       ...(url.port ? { port: Number(url.port) } : {}),
       path: url.pathname,
       query: {},
-      headers: {
-        host: url.host,
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': `Kinesis_20131202.${operation}`,
-        'content-length': String(Buffer.byteLength(body)),
-      },
+      headers: awsJsonHeaders(KINESIS_JSON, url.host, operation, body),
       body,
     };
     const response = await pieces.send(endpoint, request, abortSignal);

@@ -3,6 +3,7 @@ import { signRequest, type SigningCredentials } from '../../../common/sigv4.ts';
 import { sleep } from '../../../common/backoff.ts';
 import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUS_CODES } from '../../../common/aws-error-classification.ts';
 import { AwsServiceError, parseAwsJsonError } from '../../../common/aws-service-error.ts';
+import { awsJsonHeaders, DYNAMODB_JSON } from '../../../common/aws-json-protocol.ts';
 
 /** The DynamoDB operations the lease refresher sends. */
 export type LeanOperation = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Scan' | 'Query' | 'BatchGetItem' | 'DescribeTable' | 'CreateTable' | 'UpdateTable';
@@ -139,12 +140,7 @@ export class LeanDynamoDBClient implements LeanDynamoDB {
       {
         method: 'POST',
         path,
-        headers: {
-          host: url.host,
-          'content-type': 'application/x-amz-json-1.0',
-          'x-amz-target': `DynamoDB_20120810.${operation}`,
-          'content-length': String(Buffer.byteLength(body)),
-        },
+        headers: awsJsonHeaders(DYNAMODB_JSON, url.host, operation, body),
         body,
       },
       credentials,
