@@ -63,8 +63,8 @@ const byPhase = (lines, phase) => lines.find((l) => l.phase === phase) ?? {};
 
 const servers = await startServerHost();
 const rows = [];
-const ratios = {};
-const goValues = {};
+/** Per row key (drainCpu8, peakRss8, ...): Go's value and ts/Go. */
+const compared = {};
 try {
   console.log(`machine: ${machine()}`);
   let app = 0;
@@ -113,8 +113,7 @@ try {
 
   const row = (work, go, ts, fmt, key, raw) => {
     const ratio = ts / go;
-    ratios[key] = ratio;
-    goValues[key] = go;
+    compared[key] = { go, ratio };
     rows.push([work, fmt(go), fmt(ts), `${ratio.toFixed(2)}`, raw === undefined ? '-' : fmt(raw)]);
   };
   const only = args.only;
@@ -150,16 +149,16 @@ console.log(`\nmedians (rounds: 8 shards ${ROUNDS}, 100 shards ${ROUNDS_100}), c
 console.log(`| ${header.join(' | ')} |`);
 console.log(`| ${header.map(() => '---').join(' | ')} |`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-const floorRatios = Object.keys(goValues).filter((k) => k.includes('Rss')).map((k) => `${k} ${(loadedNode / goValues[k]).toFixed(2)}`);
+const floorRatios = Object.entries(compared).filter(([k]) => k.includes('Rss')).map(([k, { go }]) => `${k} ${(loadedNode / go).toFixed(2)}`);
 console.log(`\nRSS floor (before any work, medians of 3): empty Node ${mb(emptyNode)}, Node with the SDK clients and ts-kcl loaded ${mb(loadedNode)}; the loaded floor over Go's RSS: ${floorRatios.join(', ')}`);
 // Targets (issue 14): CPU ts/Go <= 1.0, RSS ts/Go <= 2.0.
-const cpuKeys = Object.keys(ratios).filter((k) => k.includes('Cpu'));
-const rssKeys = Object.keys(ratios).filter((k) => k.includes('Rss'));
-const worst = (keys) => Math.max(...keys.map((k) => ratios[k]));
-const met = cpuKeys.every((k) => ratios[k] <= 1.0) && rssKeys.every((k) => ratios[k] <= 2.0);
+const cpuKeys = Object.keys(compared).filter((k) => k.includes('Cpu'));
+const rssKeys = Object.keys(compared).filter((k) => k.includes('Rss'));
+const worst = (keys) => Math.max(...keys.map((k) => compared[k].ratio));
+const met = cpuKeys.every((k) => compared[k].ratio <= 1.0) && rssKeys.every((k) => compared[k].ratio <= 2.0);
 console.log('');
 console.log(
   `go-kcl: ts/Go worst CPU ${worst(cpuKeys).toFixed(2)}x, worst RSS ${worst(rssKeys).toFixed(2)}x; ` +
-    Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') +
+    Object.entries(compared).map(([k, { ratio }]) => `${k} ${ratio.toFixed(2)}`).join(', ') +
     ` (targets CPU <= 1.0, RSS <= 2.0: ${met ? 'met' : 'NOT met'})`,
 );
