@@ -1,9 +1,10 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
+import { settlesWithin } from '../common/backoff.ts';
 
 /**
  * Embedded local servers for development, demos and tests: `kinesis-local` (Kinesis Mock, a child
@@ -106,18 +107,67 @@ function tolerateClientAborts(server: Server): Server {
   return server;
 }
 
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** How long stop() waits for the requests in progress to be answered before closing anyway. */
+const DRAIN_MS = 5000;
+
+/**
+ * dynalite and kinesalite rethrow a database error from a request's action, uncaught, in this process, and
+ * close their database on close() under requests still being served: kinesalite at once, dynalite once the
+ * last connection is gone, which a client that gave up on a call (aborted at a worker's shutdown) leaves
+ * behind between a read and a write. So stopping refuses new requests (503, as a server shutting down
+ * would), waits for those in progress to be answered, then closes.
+ */
+function drainedStop(server: Server): () => Promise<void> {
+  const handlers = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  let stopping = false;
+  const serving = new Set<Promise<void>>();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (stopping) return void res.writeHead(503, { connection: 'close' }).end();
+    const done = answered(req, res).then(() => void serving.delete(done));
+    serving.add(done);
+    for (const handler of handlers) handler.call(server, req, res);
+  });
+  return async () => {
+    stopping = true;
+    await settlesWithin(Promise.all(serving), DRAIN_MS);
+    await closeServer(server);
+  };
+}
+
+/**
+ * Settles once the server has answered (its `end()`, called even when the socket is gone), or once the
+ * client has left before sending the whole body (the server then never starts the request).
+ */
+function answered(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    res.end = ((...args: unknown[]) => {
+      resolve();
+      return end(...args);
+    }) as ServerResponse['end'];
+    req.once('close', () => {
+      if (!req.complete) resolve();
+    });
+  });
+}
+
 export async function startDynalite(port = 0): Promise<LocalServer> {
   const dynalite = requireOptional('dynalite') as ServerFactory;
   const server = tolerateClientAborts(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }));
+  const stop = drainedStop(server);
   const bound = await listen(server, port);
-  return { endpoint: `http://127.0.0.1:${bound}`, stop: () => closeServer(server) };
+  return { endpoint: `http://127.0.0.1:${bound}`, stop };
 }
 
 export async function startKinesalite(port = 0): Promise<KinesisLocalServer> {
   const kinesalite = requireOptional('kinesalite') as ServerFactory;
   const server = tolerateClientAborts(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 }));
+  const stop = drainedStop(server);
   const bound = await listen(server, port);
-  return { endpoint: `http://127.0.0.1:${bound}`, stop: () => closeServer(server) };
+  return { endpoint: `http://127.0.0.1:${bound}`, stop };
 }
 
 async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
