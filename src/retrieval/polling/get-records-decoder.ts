@@ -146,7 +146,7 @@ class JsonReader {
     const first = this.bytes[start]!;
     // Number() reads a JSON number as JSON.parse does, and needs no parser; it also takes what JSON
     // does not ("0x10", "012", "1."), which the grammar check sends to JSON.parse to be refused.
-    if ((first >= 0x30 && first <= 0x39) || first === 0x2d) {
+    if (isDigit(first) || first === 0x2d) {
       const text = this.bytes.toString('latin1', start, this.pos);
       if (JSON_NUMBER.test(text)) return Number(text);
     }
