@@ -154,20 +154,21 @@ function answered(req: IncomingMessage, res: ServerResponse): Promise<void> {
   });
 }
 
-export async function startDynalite(port = 0): Promise<LocalServer> {
-  const dynalite = requireOptional('dynalite') as ServerFactory;
-  const server = tolerateClientAborts(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }));
-  const stop = drainedStop(server);
+/** Serves dynalite or kinesalite from this process on loopback, guarded against both ways it could crash it. */
+async function serveInProcess(server: Server, port: number): Promise<LocalServer> {
+  const stop = drainedStop(tolerateClientAborts(server));
   const bound = await listen(server, port);
   return { endpoint: `http://127.0.0.1:${bound}`, stop };
 }
 
+export async function startDynalite(port = 0): Promise<LocalServer> {
+  const dynalite = requireOptional('dynalite') as ServerFactory;
+  return serveInProcess(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }), port);
+}
+
 export async function startKinesalite(port = 0): Promise<KinesisLocalServer> {
   const kinesalite = requireOptional('kinesalite') as ServerFactory;
-  const server = tolerateClientAborts(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 }));
-  const stop = drainedStop(server);
-  const bound = await listen(server, port);
-  return { endpoint: `http://127.0.0.1:${bound}`, stop };
+  return serveInProcess(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 }), port);
 }
 
 async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
