@@ -6,6 +6,8 @@ import type { SchedulerConfig } from '../config.ts';
 import { EventStreamHttp2Handler } from './event-stream-http2-handler.ts';
 import { attachHttp1Client } from './http1/client-registry.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import { LeanDynamoDBClient, type LeanDynamoDB } from '../leases/dynamodb/lean/lean-dynamodb.ts';
+import { accessOnDemand } from '../leases/dynamodb/lean/sdk-client-access.ts';
 
 /**
  * The AWS clients a worker uses: the caller's when given (borrowed, never altered or destroyed),
@@ -14,6 +16,14 @@ import { silentLogger, type Logger } from './logger.ts';
 export class AwsClients {
   readonly kinesis: KinesisClient;
   readonly dynamodb: DynamoDBClient;
+  /**
+   * What the lease table's calls on this thread go through. On a DynamoDB client ts-kcl built: the lean
+   * caller the renewal thread uses too (DynamoDB's JSON protocol on ts-kcl's own keep-alive HTTP/1.1 client,
+   * with that client's region, endpoint, credentials and maxAttempts), which saves the SDK middleware's
+   * cold start on a worker's first few dozen calls. On the app's `dynamoDBClient`: that client, so its
+   * middleware and handler carry every lease call.
+   */
+  readonly leaseTable: DynamoDBClient | LeanDynamoDB;
   private cloudwatchClient: CloudWatchClientLike | undefined;
   private fanOutKinesisClient: KinesisClient | undefined;
   private readonly owned: { destroy(): void }[] = [];
@@ -31,6 +41,7 @@ export class AwsClients {
     // Unary calls over HTTP/1.1 keep-alive: works against every endpoint (see README, local servers).
     this.kinesis = config.kinesisClient ?? this.ownWithLeanHttp(new KinesisClient({ ...base, ...endpoint(cc.endpoints?.kinesis), requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true }, httpsAgent: { keepAlive: true }, logger: handlerLogger(logger, 'Kinesis') }) }));
     this.dynamodb = config.dynamoDBClient ?? this.own(new DynamoDBClient({ ...base, ...endpoint(cc.endpoints?.dynamodb) }));
+    this.leaseTable = config.dynamoDBClient ?? this.own(new LeanDynamoDBClient(accessOnDemand(this.dynamodb, cc.endpoints?.dynamodb)));
     this.cloudwatchClient = config.cloudWatchClient;
   }
 

@@ -157,7 +157,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.clients = new AwsClients(this.rawConfig, childLogger(this.logger, { component: 'AwsClients' }));
     await this.addMetricsSinks(this.clients);
     const initScope = this.metrics.scope('Scheduler:Initialize');
-    const refresher = new DynamoDBLeaseRefresher(this.clients.dynamodb, c.tableName, c.lease.billingMode, c.lease.dynamoDbRequestTimeoutMs);
+    const refresher = new DynamoDBLeaseRefresher(this.clients.leaseTable, c.tableName, c.lease.billingMode, c.lease.dynamoDbRequestTimeoutMs);
     const deps: StreamRuntimeDeps = {
       config: c,
       clients: this.clients,

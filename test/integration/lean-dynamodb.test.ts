@@ -10,7 +10,7 @@ import { FaultProxy, type Fault } from '../support/fault-proxy.ts';
 import { testLease } from '../support/leases.ts';
 import { DynamoDBLeaseRefresher } from '../../src/leases/dynamodb/dynamodb-lease-refresher.ts';
 import { LeanDynamoDBClient, type LeanAccess, type LeanOperation } from '../../src/leases/dynamodb/lean/lean-dynamodb.ts';
-import { accessFromClient } from '../../src/leases/dynamodb/lean/sdk-client-access.ts';
+import { accessFromClient, accessOnDemand } from '../../src/leases/dynamodb/lean/sdk-client-access.ts';
 import { silentLogger } from '../../src/common/logger.ts';
 import { InvalidStateException, ThrottlingException, KinesisClientLibDependencyException } from '../../src/errors.ts';
 import type { Lease } from '../../src/leases/lease.ts';
@@ -34,7 +34,7 @@ async function failure(call: Promise<unknown>): Promise<Failure> {
   throw new Error('the call succeeded');
 }
 
-describe('lean DynamoDB caller of the renewal thread (dynalite)', () => {
+describe('lean DynamoDB caller: the renewal thread and the main thread lease table (dynalite)', () => {
   let env: TestEnv;
   let lean: LeanDynamoDBClient;
   let proxy: FaultProxy;
@@ -246,6 +246,39 @@ describe('lean DynamoDB caller of the renewal thread (dynalite)', () => {
     await waitFor(() => fromClient.length === 1, 'the first access');
     stopFromClient();
     assert.equal(fromClient[0]!.endpoint, new URL(env.servers.dynamodb.endpoint).href, "the client's own endpoint");
+  });
+
+  it("on the main thread, asks the client for access at every call: rotated keys sign the next call, a failing provider fails the call with the SDK's error", async () => {
+    const signedWith: string[] = [];
+    const server = createServer((req, res) => {
+      signedWith.push(/Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? 'unsigned');
+      req.resume();
+      req.on('end', () => res.end('{}'));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const getItem = (caller: LeanDynamoDBClient): Promise<unknown> => caller.call('GetItem', { TableName: 't', Key: { leaseKey: { S: 'k' } } }, { abortSignal: new AbortController().signal });
+    let issued = 0;
+    // Expiring within the SDK's 5-minute refresh window: every call asks the provider again.
+    const rotating = new DynamoDBClient({ region, endpoint, credentials: () => Promise.resolve({ accessKeyId: `AKID${++issued}`, secretAccessKey: 'secret', expiration: new Date(Date.now() + 240000) }) });
+    const steady = new DynamoDBClient({ region, endpoint, credentials });
+    const failing = new DynamoDBClient({ region, endpoint, credentials: () => Promise.reject(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })) });
+    try {
+      const caller = new LeanDynamoDBClient(accessOnDemand(rotating, endpoint));
+      for (let i = 0; i < 3; i++) await getItem(caller);
+      assert.equal(new Set(signedWith).size, 3, `each call signed with the keys the provider gave last: ${signedWith.join(' ')}`);
+      assert.equal(signedWith.at(-1), `AKID${issued}`);
+      const ask = accessOnDemand(steady, endpoint);
+      assert.equal(await ask(), await ask(), 'the same access while nothing changed');
+      assert.deepEqual(await ask(), { region, endpoint, maxAttempts: 4, credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } });
+      await assert.rejects(getItem(new LeanDynamoDBClient(accessOnDemand(failing, endpoint))), { name: 'CredentialsProviderError' });
+      assert.equal(signedWith.length, 3, 'nothing sent without keys');
+    } finally {
+      for (const c of [rotating, steady, failing]) c.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('the renewal thread loads no AWS SDK or smithy package, only node: modules', async () => {

@@ -4,7 +4,9 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { ListShardsCommand } from '@aws-sdk/client-kinesis';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AwsClients } from '../../src/common/clients.ts';
+import { LeanDynamoDBClient } from '../../src/leases/dynamodb/lean/lean-dynamodb.ts';
 import type { Logger } from '../../src/common/logger.ts';
 import type { SchedulerConfig } from '../../src/index.ts';
 
@@ -50,5 +52,19 @@ describe('AwsClients', () => {
     assert.match(warnings[0]!.msg ?? '', /Kinesis client's 50 connections are all busy/);
     assert.match(JSON.stringify(warnings[0]!.obj), /socket usage at capacity/, "the SDK's own words kept as a field");
     assert.deepEqual(printed, [], 'nothing on the console');
+  });
+
+  it("sends the lease table's calls through the lean caller on a client it built, through the app's own client otherwise", () => {
+    const own = new AwsClients({ ...base, clientConfig: { region: 'us-east-1', credentials: { accessKeyId: 'id', secretAccessKey: 'secret' } } });
+    const appClient = new DynamoDBClient({ region: 'us-east-1' });
+    const borrowed = new AwsClients({ ...base, dynamoDBClient: appClient });
+    try {
+      assert.ok(own.leaseTable instanceof LeanDynamoDBClient);
+      assert.equal(borrowed.leaseTable, appClient, "the app's middleware and handler carry its lease calls");
+    } finally {
+      own.destroy();
+      borrowed.destroy();
+      appClient.destroy();
+    }
   });
 });

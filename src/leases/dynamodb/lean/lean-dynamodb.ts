@@ -66,6 +66,14 @@ export class LeanDynamoDBClient implements LeanDynamoDB {
   private clockOffsetMs = 0;
   private quota = QUOTA;
   private readonly http = new KeepAliveHttp1Client();
+  private lastResolved: LeanAccess | undefined;
+
+  /**
+   * `resolveAccess`, when given, is asked before every call (the main thread's use: the SDK client's own
+   * credential cache decides when keys change, and its failure, no region or no credentials, fails the call
+   * with the SDK's own error). Without it calls wait for `setAccess` (the renewal thread's use).
+   */
+  constructor(private readonly resolveAccess?: () => Promise<LeanAccess>) {}
 
   /** New keys or endpoint: the next call uses them. */
   setAccess(access: LeanAccess): void {
@@ -81,7 +89,8 @@ export class LeanDynamoDBClient implements LeanDynamoDB {
 
   async call(operation: LeanOperation, input: object, options: { abortSignal: AbortSignal }): Promise<unknown> {
     const signal = options.abortSignal;
-    await this.accessGiven(signal);
+    if (this.resolveAccess) this.useResolved(await this.resolveAccess());
+    else await this.accessGiven(signal);
     const body = JSON.stringify(input, binaryToBase64);
     let totalRetryDelay = 0;
     let skewCorrected = false;
@@ -114,6 +123,12 @@ export class LeanDynamoDBClient implements LeanDynamoDB {
   /** Closes the pooled connections. */
   destroy(): void {
     this.http.destroy();
+  }
+
+  private useResolved(access: LeanAccess): void {
+    if (access === this.lastResolved) return;
+    this.lastResolved = access;
+    this.setAccess(access);
   }
 
   private accessGiven(signal: AbortSignal): Promise<void> {

@@ -29,21 +29,18 @@ export function accessFromClient(client: DynamoDBClient, endpoint?: string, chec
     watch(onAccess: (access: LeanAccess) => void, logger: Logger): () => void {
       let stopped = false;
       let timer: NodeJS.Timeout | undefined;
-      let where: Promise<Place> | undefined;
+      const place = placeOf(config, endpoint);
       let last: string | undefined;
       let failing = false;
       const check = async (): Promise<void> => {
         let next = checkMs;
         try {
-          const place = await (where ??= resolvePlace(config, endpoint).catch((err: unknown) => {
-            where = undefined;
-            throw err;
-          }));
+          const where = await place();
           const c = await config.credentials();
           const fingerprint = [c.accessKeyId, c.secretAccessKey, c.sessionToken ?? '', c.expiration?.getTime() ?? ''].join('\n');
           if (fingerprint !== last && !stopped) {
             last = fingerprint;
-            onAccess({ ...place, credentials: plain(c) });
+            onAccess({ ...where, credentials: plain(c) });
           }
           failing = false;
           if (c.expiration) next = Math.max(Math.min(MIN_CHECK_MS, checkMs), Math.min(next, c.expiration.getTime() - REFRESH_WINDOW_MS - Date.now()));
@@ -66,7 +63,34 @@ export function accessFromClient(client: DynamoDBClient, endpoint?: string, chec
   };
 }
 
+/**
+ * The same access, asked for at each call (a LeanDynamoDBClient on the main thread): the place is resolved
+ * once, the credentials every time from the client's own cache, so keys change when the SDK refreshes them
+ * and a provider's failure is the call's failure, with the SDK's error. The same object while nothing changed.
+ */
+export function accessOnDemand(client: DynamoDBClient, endpoint?: string): () => Promise<LeanAccess> {
+  const config = client.config as unknown as ResolvedConfig;
+  const place = placeOf(config, endpoint);
+  let last: { from: object; access: LeanAccess } | undefined;
+  return async () => {
+    const where = await place();
+    const c = await config.credentials();
+    if (last?.from !== c) last = { from: c, access: { ...where, credentials: plain(c) } };
+    return last.access;
+  };
+}
+
 type Place = Omit<LeanAccess, 'credentials'>;
+
+/** resolvePlace once; a failure (no region yet, say) is not kept, so the next ask tries again. */
+function placeOf(config: ResolvedConfig, endpoint: string | undefined): () => Promise<Place> {
+  let where: Promise<Place> | undefined;
+  return () =>
+    (where ??= resolvePlace(config, endpoint).catch((err: unknown) => {
+      where = undefined;
+      throw err;
+    }));
+}
 
 /** Region and endpoint URL, as the SDK's endpoint middleware resolves them for a DynamoDB call, and the client's maxAttempts. */
 async function resolvePlace(config: ResolvedConfig, endpoint: string | undefined): Promise<Place> {
