@@ -277,7 +277,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       createLeaseOwnerToLeaseKeyIndexIfNotExists: () => refresher.requestOwnerIndex({ abortSignal: signal }),
     };
     this.migration = new MigrationStateMachine({
-      client,
+      client: this.clients!.leaseTable,
       tableName: c.tableName,
       requestTimeoutMs: c.lease.dynamoDbRequestTimeoutMs,
       signal,
@@ -302,7 +302,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const c = this.config;
     const coordinatorStateTable = `${c.applicationName}-CoordinatorState`;
     const layout = await detectCoordinatorStateLayout({
-      client: this.clients!.dynamodb,
+      client: this.clients!.leaseTable,
       leaseTable: c.tableName,
       coordinatorStateTable,
       requestTimeoutMs: c.lease.dynamoDbRequestTimeoutMs,

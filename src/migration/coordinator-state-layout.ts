@@ -1,4 +1,4 @@
-import { DescribeTableCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { sendTo, type DynamoDBCaller } from '../leases/dynamodb/dynamodb-caller.ts';
 import { withDeadline } from '../common/deadline.ts';
 
 /** Java TableMigrationState.TABLE_MIGRATION_HASH_KEY: the 3.5 table migration's item. */
@@ -13,7 +13,7 @@ export const TABLE_MIGRATION_HASH_KEY = 'TableMigration3.5';
 export type CoordinatorStateLayout = 'leaseTable' | 'legacyTables';
 
 export interface LayoutProbe {
-  client: DynamoDBClient;
+  client: DynamoDBCaller;
   leaseTable: string;
   /** Java CoordinatorConfig's coordinator state table: `<applicationName>-CoordinatorState` by default. */
   coordinatorStateTable: string;
@@ -28,14 +28,14 @@ export interface LayoutProbe {
 export async function detectCoordinatorStateLayout(p: LayoutProbe): Promise<CoordinatorStateLayout> {
   const call = <T>(what: string, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => withDeadline(what, p.requestTimeoutMs, p.signal, send);
   try {
-    await call(`DynamoDB DescribeTable on ${p.coordinatorStateTable}`, (abortSignal) => p.client.send(new DescribeTableCommand({ TableName: p.coordinatorStateTable }), { abortSignal }));
+    await call(`DynamoDB DescribeTable on ${p.coordinatorStateTable}`, (abortSignal) => sendTo(p.client, 'DescribeTable', { TableName: p.coordinatorStateTable }, { abortSignal }));
   } catch (err) {
     if (err instanceof Error && err.name === 'ResourceNotFoundException') return 'leaseTable';
     throw err;
   }
   const item = (
     await call(`DynamoDB GetItem on ${p.leaseTable}`, (abortSignal) =>
-      p.client.send(new GetItemCommand({ TableName: p.leaseTable, Key: { leaseKey: { S: TABLE_MIGRATION_HASH_KEY } }, ConsistentRead: true }), { abortSignal }),
+      sendTo(p.client, 'GetItem', { TableName: p.leaseTable, Key: { leaseKey: { S: TABLE_MIGRATION_HASH_KEY } }, ConsistentRead: true }, { abortSignal }),
     )
   ).Item;
   return item?.tm?.S === 'TABLE_MIGRATION_STATUS_COMPLETE' ? 'leaseTable' : 'legacyTables';

@@ -1,4 +1,5 @@
-import { GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { sendTo, type DynamoDBCaller } from '../leases/dynamodb/dynamodb-caller.ts';
 import { withDeadline } from '../common/deadline.ts';
 import { InvalidStateException } from '../errors.ts';
 import { isConditionalCheckFailed, isThrottle, toKclError } from '../leases/dynamodb/dynamodb-errors.ts';
@@ -8,7 +9,7 @@ import { fromMigrationStateItem, MIGRATION_HASH_KEY, toMigrationStateItem, type 
 const KEY = 'leaseKey';
 
 export interface MigrationStateTable {
-  client: DynamoDBClient;
+  client: DynamoDBCaller;
   tableName: string;
   requestTimeoutMs: number;
   signal: AbortSignal;
@@ -38,7 +39,7 @@ export class MigrationStateDao {
     const { client, tableName } = this.table;
     let item: Record<string, AttributeValue> | undefined;
     try {
-      item = (await this.send('GetItem', (abortSignal) => client.send(new GetItemCommand({ TableName: tableName, Key: { [KEY]: { S: MIGRATION_HASH_KEY } }, ConsistentRead: true }), { abortSignal }))).Item;
+      item = (await this.send('GetItem', (abortSignal) => sendTo(client, 'GetItem', { TableName: tableName, Key: { [KEY]: { S: MIGRATION_HASH_KEY } }, ConsistentRead: true }, { abortSignal }))).Item;
     } catch (err) {
       throw toKclError(err, `GetItem ${MIGRATION_HASH_KEY}`);
     }
@@ -52,7 +53,7 @@ export class MigrationStateDao {
   createIfNotExists(state: MigrationState): Promise<boolean> {
     const { client, tableName } = this.table;
     const input = { TableName: tableName, Item: toMigrationStateItem(state, KEY), ConditionExpression: 'attribute_not_exists(#k)', ExpressionAttributeNames: { '#k': KEY } };
-    return this.conditionalWrite('PutItem', state, (abortSignal) => client.send(new PutItemCommand(input), { abortSignal }));
+    return this.conditionalWrite('PutItem', state, (abortSignal) => sendTo(client, 'PutItem', input, { abortSignal }));
   }
 
   /**
@@ -78,7 +79,7 @@ export class MigrationStateDao {
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     };
-    return this.conditionalWrite('UpdateItem', state, (abortSignal) => client.send(new UpdateItemCommand(input), { abortSignal }));
+    return this.conditionalWrite('UpdateItem', state, (abortSignal) => sendTo(client, 'UpdateItem', input, { abortSignal }));
   }
 
   private async conditionalWrite(action: string, written: MigrationState, call: (abortSignal: AbortSignal) => Promise<unknown>): Promise<boolean> {

@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBCaller } from '../leases/dynamodb/dynamodb-caller.ts';
 import { errorFields, type Logger } from '../common/logger.ts';
 import { Periodic } from '../common/periodic.ts';
 import { KinesisClientLibDependencyException } from '../errors.ts';
@@ -45,7 +45,7 @@ export interface MigrationRuntime {
 }
 
 export interface MigrationStateMachineOptions {
-  client: DynamoDBClient;
+  client: DynamoDBCaller;
   tableName: string;
   requestTimeoutMs: number;
   signal: AbortSignal;

@@ -1,27 +1,5 @@
-import type {
-  BatchGetItemCommandInput,
-  BatchGetItemCommandOutput,
-  CreateTableCommandInput,
-  CreateTableCommandOutput,
-  DeleteItemCommandInput,
-  DeleteItemCommandOutput,
-  DescribeTableCommandInput,
-  DescribeTableCommandOutput,
-  DynamoDBClient,
-  GetItemCommandInput,
-  GetItemCommandOutput,
-  PutItemCommandInput,
-  PutItemCommandOutput,
-  QueryCommandInput,
-  QueryCommandOutput,
-  ScanCommandInput,
-  ScanCommandOutput,
-  UpdateItemCommandInput,
-  UpdateItemCommandOutput,
-  UpdateTableCommandInput,
-  UpdateTableCommandOutput,
-} from '@aws-sdk/client-dynamodb';
-import type { LeanDynamoDB, LeanOperation } from './lean/lean-dynamodb.ts';
+import type { UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
+import { sendTo, type DynamoDBCaller } from './dynamodb-caller.ts';
 import type { Lease } from '../lease.ts';
 import type { CallOptions, LeaseOwnership, LeaseRefresher } from '../lease-refresher.ts';
 import { LeaseAttribute, N, S, SS, UpdateBuilder, checkpointUpdate, fromItem, isLeaseItem, toItem, type Item } from './lease-serializer.ts';
@@ -30,30 +8,6 @@ import { sleep } from '../../common/backoff.ts';
 import { withDeadline } from '../../common/deadline.ts';
 import { compareExtended } from '../../retrieval/extended-sequence-number.ts';
 import { InvalidStateException } from '../../errors.ts';
-
-/** Each operation the refresher sends, with the SDK command's input and output. */
-interface Operations {
-  BatchGetItem: [BatchGetItemCommandInput, BatchGetItemCommandOutput];
-  CreateTable: [CreateTableCommandInput, CreateTableCommandOutput];
-  DeleteItem: [DeleteItemCommandInput, DeleteItemCommandOutput];
-  DescribeTable: [DescribeTableCommandInput, DescribeTableCommandOutput];
-  GetItem: [GetItemCommandInput, GetItemCommandOutput];
-  PutItem: [PutItemCommandInput, PutItemCommandOutput];
-  Query: [QueryCommandInput, QueryCommandOutput];
-  Scan: [ScanCommandInput, ScanCommandOutput];
-  UpdateItem: [UpdateItemCommandInput, UpdateItemCommandOutput];
-  UpdateTable: [UpdateTableCommandInput, UpdateTableCommandOutput];
-}
-type Operation = keyof Operations & LeanOperation;
-
-/**
- * The SDK's command classes, loaded on the first call through an SDK client (the main thread has the
- * SDK loaded anyway); never loaded where the refresher runs on a lean caller (the renewal thread).
- */
-let sdk: Promise<typeof import('@aws-sdk/client-dynamodb')> | undefined;
-const loadSdk = (): Promise<typeof import('@aws-sdk/client-dynamodb')> => (sdk ??= import('@aws-sdk/client-dynamodb'));
-
-const isSdkClient = (client: DynamoDBClient | LeanDynamoDB): client is DynamoDBClient => 'send' in client;
 
 /** Is the item now what my write would have made? Decides a write whose answer was lost. */
 type Landed = (now: Lease | undefined) => boolean;
@@ -81,7 +35,7 @@ export interface LeaseTableOptions {
  */
 export class DynamoDBLeaseRefresher implements LeaseRefresher {
   constructor(
-    private readonly client: DynamoDBClient | LeanDynamoDB,
+    private readonly client: DynamoDBCaller,
     readonly tableName: string,
     private readonly billingMode: 'PAY_PER_REQUEST' | 'PROVISIONED' = 'PAY_PER_REQUEST',
     private readonly requestTimeoutMs = 60000,
@@ -90,14 +44,6 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
   /** One call with this table's deadline and the caller's signal. */
   private call<T>(what: string, options: CallOptions | undefined, send: (o: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> {
     return withDeadline(`DynamoDB ${what} on table ${this.tableName}`, this.requestTimeoutMs, options?.abortSignal, (abortSignal) => send({ abortSignal }));
-  }
-
-  /** Every request goes out here: through the lean caller, or as the SDK command of the same name. */
-  private async send<K extends Operation>(operation: K, input: Operations[K][0], options: { abortSignal: AbortSignal }): Promise<Operations[K][1]> {
-    const client = this.client;
-    if (!isSdkClient(client)) return (await client.call(operation, input, options)) as Operations[K][1];
-    const Command = (await loadSdk())[`${operation}Command`] as unknown as new (input: Operations[K][0]) => Parameters<DynamoDBClient['send']>[0];
-    return client.send(new Command(input), options);
   }
 
   async createLeaseTableIfNotExists(options?: CallOptions, table: LeaseTableOptions = {}): Promise<boolean> {
@@ -121,7 +67,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
       ],
     };
     try {
-      await this.call('CreateTable', options, (o) => this.send('CreateTable', {
+      await this.call('CreateTable', options, (o) => sendTo(this.client, 'CreateTable', {
           TableName: this.tableName,
           KeySchema: [{ AttributeName: LeaseAttribute.leaseKey, KeyType: 'HASH' }],
           AttributeDefinitions: [{ AttributeName: LeaseAttribute.leaseKey, AttributeType: 'S' }],
@@ -156,7 +102,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
   async requestOwnerIndex(options?: CallOptions): Promise<void> {
     if ((await this.ownerIndexStatus(options)) !== undefined) return;
     try {
-      await this.call('UpdateTable', options, (o) => this.send('UpdateTable', {
+      await this.call('UpdateTable', options, (o) => sendTo(this.client, 'UpdateTable', {
           TableName: this.tableName,
           AttributeDefinitions: [
             { AttributeName: LeaseAttribute.leaseKey, AttributeType: 'S' },
@@ -189,7 +135,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
 
   private async describe(options?: CallOptions) {
     try {
-      const out = await this.call('DescribeTable', options, (o) => this.send('DescribeTable', { TableName: this.tableName }, o));
+      const out = await this.call('DescribeTable', options, (o) => sendTo(this.client, 'DescribeTable', { TableName: this.tableName }, o));
       return out.Table;
     } catch (err) {
       if (err instanceof Error && err.name === 'ResourceNotFoundException') return undefined;
@@ -215,7 +161,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     let start: Item | undefined;
     do {
       try {
-        const out = await this.call('Scan', options, (o) => this.send('Scan', { TableName: this.tableName, ...LEASES_ONLY, ...(start ? { ExclusiveStartKey: start } : {}) }, o));
+        const out = await this.call('Scan', options, (o) => sendTo(this.client, 'Scan', { TableName: this.tableName, ...LEASES_ONLY, ...(start ? { ExclusiveStartKey: start } : {}) }, o));
         for (const item of out.Items ?? []) if (isLeaseItem(item)) leases.push(fromItem(item));
         start = out.LastEvaluatedKey;
       } catch (err) {
@@ -227,7 +173,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
 
   async getLease(leaseKey: string, options?: CallOptions): Promise<Lease | undefined> {
     try {
-      const out = await this.call('GetItem', options, (o) => this.send('GetItem', { TableName: this.tableName, Key: this.key(leaseKey), ConsistentRead: true }, o));
+      const out = await this.call('GetItem', options, (o) => sendTo(this.client, 'GetItem', { TableName: this.tableName, Key: this.key(leaseKey), ConsistentRead: true }, o));
       return out.Item && isLeaseItem(out.Item) ? fromItem(out.Item) : undefined;
     } catch (err) {
       throw toKclError(err, `GetItem ${leaseKey}`);
@@ -243,7 +189,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
     let start: Item | undefined;
     do {
       try {
-        const out = await this.call('Query', options, (o) => this.send('Query', {
+        const out = await this.call('Query', options, (o) => sendTo(this.client, 'Query', {
             TableName: this.tableName,
             IndexName: LEASE_OWNER_INDEX,
             KeyConditionExpression: '#o = :o',
@@ -270,7 +216,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
       ConditionExpression: 'attribute_not_exists(#k)',
       ExpressionAttributeNames: { '#k': LeaseAttribute.leaseKey },
     };
-    return this.conditionalWrite(lease.leaseKey, 'CreateLease', options, (o) => this.send('PutItem', input, o), (now) =>
+    return this.conditionalWrite(lease.leaseKey, 'CreateLease', options, (o) => sendTo(this.client, 'PutItem', input, o), (now) =>
       now !== undefined && now.leaseCounter === lease.leaseCounter && now.leaseOwner === lease.leaseOwner && sameCheckpoint(now, lease),
     );
   }
@@ -374,7 +320,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
 
   async deleteLease(leaseKey: string, options?: CallOptions): Promise<void> {
     try {
-      await this.call('DeleteItem', options, (o) => this.send('DeleteItem', { TableName: this.tableName, Key: this.key(leaseKey) }, o));
+      await this.call('DeleteItem', options, (o) => sendTo(this.client, 'DeleteItem', { TableName: this.tableName, Key: this.key(leaseKey) }, o));
     } catch (err) {
       throw toKclError(err, `DeleteLease ${leaseKey}`);
     }
@@ -389,14 +335,14 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
       ExpressionAttributeValues: { ':o': S(owner), ':end': S('SHARD_END') },
     };
     // Gone is what this delete makes, whoever deleted it: a lost answer read back as absent is a success.
-    return this.conditionalWrite(leaseKey, 'DeleteLease', options, (o) => this.send('DeleteItem', input, o), (now) => now === undefined);
+    return this.conditionalWrite(leaseKey, 'DeleteLease', options, (o) => sendTo(this.client, 'DeleteItem', input, o), (now) => now === undefined);
   }
 
   async hasUnownedLeases(options?: CallOptions): Promise<boolean> {
     let start: Item | undefined;
     do {
       try {
-        const out = await this.call('Scan', options, (o) => this.send('Scan', {
+        const out = await this.call('Scan', options, (o) => sendTo(this.client, 'Scan', {
             TableName: this.tableName,
             Select: 'COUNT',
             FilterExpression: 'attribute_not_exists(#o) AND (attribute_not_exists(#t) OR #t = :lease)',
@@ -424,7 +370,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
       const keys = pending;
       try {
         const out = await this.call('BatchGetItem', options, (o) =>
-          this.send('BatchGetItem', {
+          sendTo(this.client, 'BatchGetItem', {
               RequestItems: {
                 [this.tableName]: {
                   Keys: keys,
@@ -456,7 +402,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
   async signalReleases(leaseKey: string, options?: CallOptions): Promise<boolean> {
     const input = this.updateInput(leaseKey, new UpdateBuilder().whenExists(LeaseAttribute.leaseKey).add(LeaseAttribute.releaseSignal, N(1)));
     try {
-      await this.call('UpdateItem', options, (o) => this.send('UpdateItem', input, o));
+      await this.call('UpdateItem', options, (o) => sendTo(this.client, 'UpdateItem', input, o));
       return true;
     } catch (err) {
       if (isConditionalCheckFailed(err)) return false;
@@ -475,7 +421,7 @@ export class DynamoDBLeaseRefresher implements LeaseRefresher {
   /** Runs a conditional UpdateItem: true when written, false when the condition failed. */
   private update(leaseKey: string, b: UpdateBuilder, options: CallOptions | undefined, action: string, landed: Landed): Promise<boolean> {
     const input = this.updateInput(leaseKey, b);
-    return this.conditionalWrite(leaseKey, action, options, (o) => this.send('UpdateItem', input, o), landed);
+    return this.conditionalWrite(leaseKey, action, options, (o) => sendTo(this.client, 'UpdateItem', input, o), landed);
   }
 
   /**
