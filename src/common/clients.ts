@@ -6,7 +6,8 @@ import type { SchedulerConfig } from '../config.ts';
 import { EventStreamHttp2Handler } from './event-stream-http2-handler.ts';
 import { attachHttp1Client } from './http1/client-registry.ts';
 import { silentLogger, type Logger } from './logger.ts';
-import { LeanDynamoDBClient, type LeanDynamoDB } from '../leases/dynamodb/lean/lean-dynamodb.ts';
+import { LeanDynamoDBClient } from '../leases/dynamodb/lean/lean-dynamodb.ts';
+import type { DynamoDBCaller } from '../leases/dynamodb/dynamodb-caller.ts';
 import { accessOnDemand } from '../leases/dynamodb/lean/sdk-client-access.ts';
 
 /**
@@ -17,13 +18,14 @@ export class AwsClients {
   readonly kinesis: KinesisClient;
   readonly dynamodb: DynamoDBClient;
   /**
-   * What the lease table's calls on this thread go through. On a DynamoDB client ts-kcl built: the lean
+   * What the lease table's calls on this thread go through (leases, the migration state, the coordinator-state
+   * layout probe; the 3.x leader lock and worker metrics use `dynamodb`). On a DynamoDB client ts-kcl built: the lean
    * caller the renewal thread uses too (DynamoDB's JSON protocol on ts-kcl's own keep-alive HTTP/1.1 client,
    * with that client's region, endpoint, credentials and maxAttempts), which saves the SDK middleware's
    * cold start on a worker's first few dozen calls. On the app's `dynamoDBClient`: that client, so its
    * middleware and handler carry every lease call.
    */
-  readonly leaseTable: DynamoDBClient | LeanDynamoDB;
+  readonly leaseTable: DynamoDBCaller;
   private cloudwatchClient: CloudWatchClientLike | undefined;
   private fanOutKinesisClient: KinesisClient | undefined;
   private readonly owned: { destroy(): void }[] = [];
