@@ -274,6 +274,8 @@ describe('lean DynamoDB caller: the renewal thread and the main thread lease tab
       assert.deepEqual(await ask(), { region, endpoint, maxAttempts: 4, credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } });
       await assert.rejects(getItem(new LeanDynamoDBClient(accessOnDemand(failing, endpoint))), { name: 'CredentialsProviderError' });
       assert.equal(signedWith.length, 3, 'nothing sent without keys');
+      const malformed = new LeanDynamoDBClient(accessOnDemand(steady, 'not a url'));
+      for (let i = 0; i < 2; i++) await assert.rejects(getItem(malformed), { code: 'ERR_INVALID_URL' }, 'every call names the malformed endpoint');
     } finally {
       for (const c of [rotating, steady, failing]) c.destroy();
       server.closeAllConnections();

@@ -127,8 +127,8 @@ export class LeanDynamoDBClient implements LeanDynamoDB {
 
   private useResolved(access: LeanAccess): void {
     if (access === this.lastResolved) return;
+    this.setAccess(access); // may throw (a malformed endpoint): then the next call tries it again
     this.lastResolved = access;
-    this.setAccess(access);
   }
 
   private accessGiven(signal: AbortSignal): Promise<void> {
