@@ -1,8 +1,10 @@
-// npm run soak -- --seed 7 --duration 300 [--drain 90] [--evidence soak.json] [--client-version 3.x]
+// npm run soak -- --seed 7 --duration 300 [--drain 90] [--evidence soak.json] [--client-version 3.x]   (evidence is kept anyway when a rule breaks)
 // npm run soak -- --recheck soak.json   (the checks again, on a run's evidence)
 // (duration: seconds of faults; start-up, drain and stop come on top; evidence: the raw logs the checks read)
 import { parseArgs } from 'node:util';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runSoak, describeResult } from './run.ts';
 import { checkSoak, type SoakInput } from './checks.ts';
 
@@ -27,8 +29,13 @@ process.on('SIGINT', () => {
   interrupt.abort();
 });
 try {
-  const result = await runSoak({ seed, faultPhaseMs, clientVersion, drainMs: Number(values.drain) * 1000, log: (line) => console.log(line), signal: interrupt.signal, ...(values.evidence ? { evidenceFile: values.evidence } : {}) });
+  // Evidence is always written: a rule broken by a rare interleaving cannot be diagnosed from the summary,
+  // and the same seed need not break it again. Without --evidence it is kept only when a rule broke.
+  const evidenceFile = values.evidence ?? join(tmpdir(), `ts-kcl-soak-seed${seed}-${process.pid}.json`);
+  const result = await runSoak({ seed, faultPhaseMs, clientVersion, drainMs: Number(values.drain) * 1000, log: (line) => console.log(line), signal: interrupt.signal, evidenceFile });
   for (const line of describeResult(result)) console.log(line);
+  if (result.violations.length > 0) console.log(`evidence: ${evidenceFile} (npm run soak -- --recheck ${evidenceFile})`);
+  else if (!values.evidence) await rm(evidenceFile, { force: true });
   process.exitCode = result.violations.length === 0 ? 0 : 1;
 } catch (err) {
   console.error(interrupt.signal.aborted ? 'soak interrupted' : err);
